@@ -20,7 +20,7 @@ void log_set_max_level(int level);
 int log_get_max_level(void);
 
 /* fields: NULL or a NULL-terminated list of "KEY=value" journal fields. */
-void log_fieldsv(int level, const char *const *fields, const char *fmt, va_list ap);
+void log_fieldsv(int level, const char *const *fields, const char *fmt, va_list ap) _printf_(3, 0);
 void log_fields(int level, const char *const *fields, const char *fmt, ...) _printf_(3, 4);
 
 /* Logs with errno set to |err| (so %m works) and returns -|err|. */
