@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        StatusRequest req;
+
+        (void) status_parse_request((const char *) data, size, &req);
+        return 0;
+}

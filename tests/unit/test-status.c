@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include "status.h"
+#include "util.h"
+
+static void test_parse_request(void **state) {
+        static const struct {
+                const char *in;
+                int want;
+        } cases[] = {
+                { "status\n", 0 },   { "status", 0 },      { "status\r\n", 0 },
+                { "", -EBADMSG },    { "\n", -EBADMSG },   { "statusx\n", -EBADMSG },
+                { "stat", -EBADMSG }, { "status\nstatus\n", -EBADMSG },
+                { "STATUS\n", -EBADMSG },
+        };
+        StatusRequest req;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                assert_int_equal(status_parse_request(cases[i].in, strlen(cases[i].in), &req),
+                                 cases[i].want);
+        /* Embedded NUL must not be read as the end of the request. */
+        assert_int_equal(status_parse_request("status\0x", 8, &req), -EBADMSG);
+}
+
+static void test_peer_allowed(void **state) {
+        gid_t groups[] = { 10, 4 };
+
+        assert_true(status_peer_allowed(0, 0, NULL, 0, 0, (gid_t) -1));
+        assert_true(status_peer_allowed(1000, 1000, NULL, 0, 1000, (gid_t) -1));
+        assert_false(status_peer_allowed(1000, 1000, NULL, 0, 0, (gid_t) -1));
+        assert_true(status_peer_allowed(1000, 4, NULL, 0, 0, 4));
+        assert_true(status_peer_allowed(1000, 1000, groups, 2, 0, 4));
+        assert_false(status_peer_allowed(1000, 1000, groups, 2, 0, 27));
+}
+
+static json_t *render(void *userdata) {
+        return json_pack("{s:s,s:i}", "hello", "world", "n", *(int *) userdata);
+}
+
+static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        *(int *) userdata = si->si_code == CLD_EXITED ? si->si_status : 100;
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+/* A real round trip: the server in this process's loop, the client in a child. */
+static void test_round_trip(void **state) {
+        _cleanup_(status_server_freep) StatusServer *server = NULL;
+        char dir[] = "/tmp/drover-status-XXXXXX", path[128];
+        sd_event *e = NULL;
+        int n = 42, child_status = -1;
+        sigset_t mask;
+        pid_t pid;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/drover.sock", dir);
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(status_server_new(e, path, (gid_t) -1, render, &n, &server), 0);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                json_t *doc = NULL;
+                int r = status_query(path, 2000, &doc);
+                if (r < 0 || !json_is_string(json_object_get(doc, "hello")) ||
+                    json_integer_value(json_object_get(doc, "n")) != 42)
+                        _exit(1);
+                _exit(0);
+        }
+        assert_int_equal(sd_event_add_child(e, NULL, pid, WEXITED, on_child, &child_status), 0);
+        assert_int_equal(sd_event_loop(e), 0);
+        assert_int_equal(child_status, 0);
+        server = status_server_free(server);
+        sd_event_unref(e);
+        /* With the server gone, a client is told plainly that nobody is there. */
+        json_t *doc = NULL;
+        int r = status_query(path, 500, &doc);
+        assert_true(r == -ENOENT || r == -ECONNREFUSED);
+        rmdir(dir);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_parse_request),
+                cmocka_unit_test(test_peer_allowed),
+                cmocka_unit_test(test_round_trip),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
