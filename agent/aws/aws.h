@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The AWS client: region and endpoints, credentials (credentials.h), SigV4-signed Query
+ * calls on Http with the SDKs' standard retry mode and clock-skew correction. One Aws per
+ * daemon; calls are asynchronous and finish in a callback from the event loop.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aws/xml.h"
+#include "config.h"
+#include "http.h"
+#include "imds.h"
+#include "macro.h"
+
+typedef struct Aws Aws;
+typedef struct AwsCall AwsCall;
+
+typedef enum AwsService {
+        AWS_SERVICE_AUTOSCALING,
+        AWS_SERVICE_EC2,
+        AWS_SERVICE_CLOUDWATCH, /* signing name "monitoring" */
+        _AWS_SERVICE_MAX,
+} AwsService;
+
+const char *aws_service_to_string(AwsService s); /* "autoscaling", "ec2", "monitoring" */
+
+/*
+ * Pure: the endpoint URL for a service in a region: the aws, aws-cn (*.amazonaws.com.cn)
+ * and aws-us-gov partitions, FIPS variants when fips is set. override (from config) wins
+ * when non-empty; a plain http:// override is accepted only for loopback hosts.
+ * -EINVAL with a static reason in *ret_why otherwise.
+ */
+int aws_endpoint(AwsService s, const char *region, bool fips, const char *override, char **ret,
+                 const char **ret_why);
+
+/*
+ * region: the configured region or the identity document's. imds may be NULL (then
+ * only environment credentials are used). Takes no ownership of http, imds or cfg; cfg
+ * must outlive the Aws (the daemon makes a new Aws on reload when aws{} changed).
+ */
+int aws_new(Http *http, Imds *imds, const AwsConfig *cfg, const char *region, Aws **ret);
+Aws *aws_free(Aws *a);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Aws *, aws_free)
+
+typedef struct AwsResult {
+        int error;            /* 0 on success; else negative errno: -EACCES (auth/permission
+                               * codes), -EAGAIN (throttled after the retries), -EREMOTEIO (5xx
+                               * after the retries), -EBADMSG (unparsable answer), -ENOKEY (no
+                               * credentials), transport errors from http.h */
+        long status;          /* last HTTP status, 0 if none */
+        const char *code;     /* AWS error code, "" if none */
+        const char *message;  /* AWS error message (sanitised), "" if none */
+        const XmlNode *root;  /* success: the parsed answer (the <ActionResponse> element) */
+        unsigned attempts;
+} AwsResult;
+
+/* result and what it points to are valid during the callback only. */
+typedef void (*aws_done_t)(const AwsResult *result, void *userdata);
+
+/*
+ * Sends a Query call; takes ownership of params in all cases. gzip: compress the body
+ * (PutMetricData). The callback runs exactly once unless the call is cancelled.
+ */
+int aws_call(Aws *a, AwsService s, QueryParams *params, bool gzip, aws_done_t cb,
+             void *userdata, AwsCall **ret);
+void aws_call_cancel(AwsCall *c);
+
+/* For `drover status` and `drover aws-test`: what the client currently knows. */
+const char *aws_region(const Aws *a);
+const char *aws_endpoint_url(const Aws *a, AwsService s);
+const char *aws_credentials_source(const Aws *a); /* "environment", "instance-role:NAME", "none" */
+int64_t aws_clock_offset_sec(const Aws *a);
