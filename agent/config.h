@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * Configuration: /etc/drover/drover.conf plus conf.d/*.conf (libconfig), loaded once
+ * Configuration: /etc/drover/drover.conf plus the *.conf in conf.d/ (libconfig), loaded once
  * into the plain structs below with every default filled in. No config_setting_t is
  * kept. A reload builds a new Config and the daemon swaps it in only when it is valid.
  *
