@@ -90,4 +90,5 @@ int asg_parse_activities(const XmlNode *root, AsgActivity **ret, size_t *ret_n,
                          char **ret_next_token);
 void asg_instance_free_many(AsgInstance *i, size_t n);
 AsgGroup *asg_group_free(AsgGroup *g);
+DEFINE_TRIVIAL_CLEANUP_FUNC(AsgGroup *, asg_group_free)
 void asg_activity_free_many(AsgActivity *a, size_t n);

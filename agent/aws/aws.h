@@ -9,7 +9,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
+#include "aws/query.h"
 #include "aws/xml.h"
 #include "config.h"
 #include "http.h"
@@ -27,6 +29,8 @@ typedef enum AwsService {
 } AwsService;
 
 const char *aws_service_to_string(AwsService s); /* "autoscaling", "ec2", "monitoring" */
+/* The ARN partition of a region: "aws", "aws-cn" or "aws-us-gov". */
+const char *aws_partition(const char *region);
 
 /*
  * Pure: the endpoint URL for a service in a region: the aws, aws-cn (*.amazonaws.com.cn)
@@ -69,8 +73,23 @@ int aws_call(Aws *a, AwsService s, QueryParams *params, bool gzip, aws_done_t cb
              void *userdata, AwsCall **ret);
 void aws_call_cancel(AwsCall *c);
 
+/*
+ * Added for paginated calls: from inside c's callback, sends another request (the next
+ * page) on the same AwsCall, so the handle the caller holds stays valid; the callback
+ * runs again with its answer. Takes ownership of params. -EBUSY outside the callback.
+ */
+int aws_call_continue(AwsCall *c, QueryParams *params);
+/* Added: destroy(userdata) runs when the call is freed: after its last callback, or on
+ * aws_call_cancel() (for typed layers that own their userdata). */
+void aws_call_set_destroy(AwsCall *c, void (*destroy)(void *userdata));
+
 /* For `drover status` and `drover aws-test`: what the client currently knows. */
 const char *aws_region(const Aws *a);
 const char *aws_endpoint_url(const Aws *a, AwsService s);
 const char *aws_credentials_source(const Aws *a); /* "environment", "instance-role:NAME", "none" */
 int64_t aws_clock_offset_sec(const Aws *a);
+/* Expiration of the instance role's credentials, 0 for none or the environment's. */
+time_t aws_credentials_expiration(const Aws *a);
+
+/* Added: the response cap (big groups' DescribeAutoScalingGroups pages). */
+#define AWS_MAX_RESPONSE XML_MAX_BYTES
