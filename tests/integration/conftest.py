@@ -9,6 +9,8 @@ import shutil
 import subprocess
 
 import pytest
+from simfixture import sim, sim_factory  # noqa: F401
+from daemonfix import daemon, daemon_factory  # noqa: F401
 
 TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))

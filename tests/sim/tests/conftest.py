@@ -1,0 +1,2 @@
+"""The sim's own tests use the same fixtures as everyone else."""
+from simfixture import sim, sim_factory  # noqa: F401
