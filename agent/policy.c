@@ -540,6 +540,16 @@ static void decide(const PolicyConfig *cfg, const PolicyReplaceInput *in, uint64
                 decide_in_group(cfg, in, d);
                 return;
         case POLICY_MEMBERSHIP_STANDALONE:
+                if (in->request == POLICY_REQUEST_PENDING &&
+                    (in->requested == REPLACE_SET_UNHEALTHY ||
+                     in->requested == REPLACE_TERMINATE_IN_ASG)) {
+                        /* The group took the instance out: that is the request taking effect. */
+                        d->confirmed = true;
+                        decision(d, POLICY_ACTION_NONE, POLICY_REASON_ALREADY_REQUESTED,
+                                 "the group let go of this instance after the replacement "
+                                 "request");
+                        return;
+                }
                 decide_standalone(cfg, d);
                 return;
         default:

@@ -221,6 +221,7 @@ typedef struct PolicyReplaceInput {
         PolicyGroupView group;
         uint64_t max_age_usec;    /* the view is fresh while now - answered_usec <= this */
         PolicyRequest request;
+        ReplaceAction requested;  /* what was asked, when request is not NONE */
 } PolicyReplaceInput;
 
 typedef enum PolicyAction {
@@ -281,7 +282,9 @@ unsigned policy_budget_resolve(Budget b, unsigned desired);
  *  4. no fresh answer, or membership UNKNOWN        -> WAIT
  *  5. the group shows this instance Unhealthy or Terminating -> NONE (confirmed = true
  *     when our request was PENDING)
- *  6. standalone: standalone_action must be terminate, else REPORT_ONLY; then 13-14
+ *  6. standalone: after our own set-unhealthy / terminate-in-asg request, the group let
+ *     go of the instance: NONE (confirmed). Otherwise standalone_action must be
+ *     terminate, else REPORT_ONLY; then 13-14
  *  7. a suspended ReplaceUnhealthy or Terminate process -> REPORT_ONLY
  *  8. group tag drover:paused = true (key and value case-insensitive, blanks around the
  *     value ignored; any other value, e.g. "yes", does not pause) -> REPORT_ONLY

@@ -396,6 +396,7 @@ typedef struct DecideCase {
         /* the situation */
         PolicyVerdictKind verdict;
         PolicyRequest request;
+        ReplaceAction requested;
         uint64_t now, age;          /* seconds since boot; age of the group's answer */
         bool answered, future;
         PolicyMembership membership;
@@ -610,6 +611,18 @@ static const DecideCase decide_cases[] = {
         { BASE, .name = "standalone, action none", .membership = POLICY_MEMBERSHIP_STANDALONE,
           .standalone = REPLACE_TERMINATE, .action = REPLACE_NONE,
           REPORT_(POLICY_REASON_ACTION_NONE) },
+        { BASE, .name = "left the group after our request",
+          .membership = POLICY_MEMBERSHIP_STANDALONE, .request = POLICY_REQUEST_PENDING,
+          .requested = REPLACE_SET_UNHEALTHY, NONE_(POLICY_REASON_ALREADY_REQUESTED),
+          .confirmed = true },
+        { BASE, .name = "left the group after terminate-in-asg",
+          .membership = POLICY_MEMBERSHIP_STANDALONE, .request = POLICY_REQUEST_PENDING,
+          .requested = REPLACE_TERMINATE_IN_ASG, NONE_(POLICY_REASON_ALREADY_REQUESTED),
+          .confirmed = true },
+        { BASE, .name = "standalone terminate pending: ask again",
+          .membership = POLICY_MEMBERSHIP_STANDALONE, .request = POLICY_REQUEST_PENDING,
+          .requested = REPLACE_TERMINATE, .standalone = REPLACE_TERMINATE,
+          .replace = REPLACE_TERMINATE },
         { BASE, .name = "standalone in grace", .membership = POLICY_MEMBERSHIP_STANDALONE,
           .standalone = REPLACE_TERMINATE, .now = 10, WAIT_(POLICY_REASON_GRACE_PERIOD) },
         { BASE, .name = "standalone unanswered", .membership = POLICY_MEMBERSHIP_STANDALONE,
@@ -650,6 +663,7 @@ static void build_input(const DecideCase *c, PolicyGroupInstance *inst, char (*i
                 .instance_id = "i-self",
                 .max_age_usec = 30 * S,
                 .request = c->request,
+                .requested = c->requested,
                 .group = {
                         .answered = c->answered,
                         .answered_usec = c->future ? (c->now + 1) * S : (c->now - c->age) * S,
