@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "heal.h"
 #include "imds.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "manager.h"
 #include "monitor.h"
@@ -20,6 +21,9 @@
 #include "util.h"
 
 #define IDENTITY_RETRY_MAX_USEC (60 * USEC_PER_SEC)
+/* On SIGTERM, how long the buffered metrics may take to go out: well inside systemd's
+ * TimeoutStopSec, and short enough that a stop never feels stuck. */
+#define STOP_FLUSH_USEC (2 * USEC_PER_SEC)
 
 static gid_t status_gid(const Config *c) {
         struct group *g;
@@ -136,6 +140,12 @@ static void on_metrics_sent(int error, MetricsOutcome outcome, const AwsResult *
         Manager *m = userdata;
 
         m->metrics_call = NULL;
+        if (error < 0 && m->stopping) {
+                log_warning("stopping with %zu metric values unsent: CloudWatch failed",
+                            metrics_buffered(m->metrics));
+                (void) sd_event_exit(m->event, 0);
+                return;
+        }
         if (error < 0) {
                 if (!m->metrics_failing)
                         log_warning("CloudWatch PutMetricData failed (%s%s%s): keeping %zu values "
@@ -158,10 +168,13 @@ static void flush_metrics(Manager *m) {
 
         if (!m->metrics || !m->aws || m->metrics_call)
                 return;
-        r = metrics_flush(m->metrics, now_ms(), false, &batch);
-        if (r <= 0)
+        /* Stopping: the periods still collecting go out too, then we are done. */
+        r = metrics_flush(m->metrics, now_ms(), m->stopping, &batch);
+        if (r > 0 && cloudwatch_send(m->aws, m->metrics, batch, on_metrics_sent, m,
+                                     &m->metrics_call) >= 0)
                 return;
-        (void) cloudwatch_send(m->aws, m->metrics, batch, on_metrics_sent, m, &m->metrics_call);
+        if (m->stopping)
+                (void) sd_event_exit(m->event, 0);
 }
 
 static int on_metrics_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -273,6 +286,8 @@ static void on_identity(Imds *imds, const ImdsResult *res, void *userdata) {
                          m->identity.instance_id, m->identity.image_id, m->identity.instance_type,
                          m->identity.availability_zone);
                 heal_set_identity(m->heal, &m->identity);
+                if (!m->lifecycle && !(m->lifecycle = lifecycle_new(m)))
+                        log_error("cannot watch lifecycle events: out of memory");
                 send_ready(m);
                 return;
         }
@@ -323,17 +338,37 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
+static int on_stop_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        log_warning("stopping with %zu metric values unsent: CloudWatch did not answer in time",
+                    metrics_buffered(m->metrics));
+        return sd_event_exit(m->event, 0);
+}
+
 static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
 
-        log_info("stopping on %s", strsignal((int) si->ssi_signo));
+        if (m->stopping || !m->metrics || !m->aws) {
+                log_info("stopping on %s", strsignal((int) si->ssi_signo));
+                (void) sd_notify(false, "STOPPING=1");
+                return sd_event_exit(m->event, 0);
+        }
+        /* A restart must not lose the minute being collected: send it first, briefly. */
+        log_info("stopping on %s, sending buffered metrics first", strsignal((int) si->ssi_signo));
         (void) sd_notify(false, "STOPPING=1");
-        return sd_event_exit(m->event, 0);
+        m->stopping = true;
+        if (sd_event_add_time_relative(m->event, NULL, CLOCK_BOOTTIME, STOP_FLUSH_USEC, 0,
+                                       on_stop_deadline, m) < 0)
+                return sd_event_exit(m->event, 0);
+        flush_metrics(m); /* with a call in flight, its completion carries on */
+        return 0;
 }
 
 static void manager_free(Manager *m) {
         if (!m)
                 return;
+        lifecycle_free(m->lifecycle); /* before heal: it keeps its record in heal's State */
         heal_free(m->heal);
         aws_call_cancel(m->metrics_call);
         sd_event_source_disable_unref(m->metrics_timer);

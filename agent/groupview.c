@@ -18,6 +18,8 @@ struct GroupView {
         size_t n_tags;
         char *lifecycle_state, *health_status;
         char error[256];
+        json_t *shown;      /* the last finished refresh, for status while one is in flight */
+        bool assembling;    /* a refresh started (and was not finished: maybe cancelled) */
 
         Aws *aws;
         AwsCall *call;
@@ -62,9 +64,12 @@ GroupView *groupview_free(GroupView *v) {
                 return NULL;
         groupview_cancel(v);
         clear_answer(v);
+        json_decref(v->shown);
         free(v);
         return NULL;
 }
+
+static json_t *render(const GroupView *v);
 
 static void finish(GroupView *v, int error, const char *step) {
         v->call = NULL;
@@ -76,6 +81,9 @@ static void finish(GroupView *v, int error, const char *step) {
                 v->view.answered = true;
                 v->view.answered_usec = v->started;
         }
+        v->assembling = false;
+        json_decref(v->shown);
+        v->shown = render(v);
         v->cb(v, error, v->userdata);
 }
 
@@ -167,6 +175,7 @@ int groupview_refresh(GroupView *v, Aws *a, const char *instance_id, uint64_t no
         groupview_cancel(v);
         clear_answer(v);
         v->aws = a;
+        v->assembling = true;
         v->started = now;
         v->cb = cb;
         v->userdata = userdata;
@@ -183,6 +192,14 @@ const char *groupview_error(const GroupView *v) {
 }
 
 json_t *groupview_json(const GroupView *v) {
+        /* A refresh clears the answer it assembles: show the last one meanwhile, rather
+         * than a group that seems to vanish on every look. */
+        if (v->assembling && v->shown)
+                return json_incref(v->shown);
+        return render(v);
+}
+
+static json_t *render(const GroupView *v) {
         json_t *o = json_pack("{s:b,s:s,s:s?}", "answered", v->view.answered, "membership",
                               v->view.membership == POLICY_MEMBERSHIP_IN_GROUP ? "in-group"
                               : v->view.membership == POLICY_MEMBERSHIP_STANDALONE ? "standalone"

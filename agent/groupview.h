@@ -31,12 +31,13 @@ int groupview_refresh(GroupView *v, Aws *a, const char *instance_id, uint64_t no
                       groupview_done_t cb, void *userdata);
 void groupview_cancel(GroupView *v);
 
-/* The last answered view in policy's terms (answered = false before the first, or after
- * a failed refresh). Valid until the next refresh completes. */
+/* The last answered view in policy's terms (answered = false before the first, after a
+ * failed refresh, and while a refresh is in flight). Valid until the next refresh. */
 const PolicyGroupView *groupview_policy(const GroupView *v);
 /* Why the last refresh failed ("DescribeAutoScalingGroups: Throttling: Rate exceeded"),
  * "" if it did not. */
 const char *groupview_error(const GroupView *v);
+/* For status: the last finished refresh while one is in flight. */
 json_t *groupview_json(const GroupView *v);
 /* This instance's LifecycleState as the group wrote it ("Pending:Wait"), NULL if unknown. */
 const char *groupview_lifecycle_state(const GroupView *v);

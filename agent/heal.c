@@ -66,6 +66,7 @@ struct Heal {
         PolicyVerdictKind verdict;
         bool have_verdict;
         char *failing;        /* failing liveness checks, "web,api" */
+        char *forced;         /* lifecycle.c: replace_on asked for a replacement, and why */
         char *group_name;     /* as last answered: stable across refreshes, for metrics */
         PolicyMembership membership;
         char lifecycle[32];   /* this instance's LifecycleState as last answered */
@@ -561,6 +562,12 @@ static void heal_evaluate(Heal *h) {
                 return;
         free(h->failing);
         h->failing = policy_verdict_failing_names(&v, in, ",");
+        if (h->forced && v.verdict != POLICY_VERDICT_UNHEALTHY) {
+                /* A lifecycle notice in replace_on: replaced through the same gates. */
+                v.verdict = POLICY_VERDICT_UNHEALTHY;
+                free(h->failing);
+                h->failing = strdup(h->forced);
+        }
         if (!h->have_verdict || v.verdict != h->verdict)
                 log_fields(v.verdict == POLICY_VERDICT_HEALTHY ? LOG_NOTICE : LOG_WARNING, NULL,
                            "instance is %s", policy_verdict_to_string(v.verdict));
@@ -622,6 +629,7 @@ Heal *heal_free(Heal *h) {
         remedy_free(h->remedy);
         state_done(&h->state);
         free(h->failing);
+        free(h->forced);
         free(h->group_name);
         free(h);
         return NULL;
@@ -722,4 +730,21 @@ json_t *heal_status_json(Heal *h) {
                                               "requested_at", (json_int_t) h->state.requested_at,
                                               "confirmed", h->state.confirmed));
         return o;
+}
+
+/* ---- for lifecycle.c ---------------------------------------------------------------- */
+
+State *heal_state(Heal *h) {
+        return &h->state;
+}
+
+void heal_save_state(Heal *h) {
+        save_state(h);
+}
+
+void heal_request_replacement(Heal *h, const char *why) {
+        if (h->forced)
+                return;
+        h->forced = strdup(why);
+        heal_evaluate(h);
 }

@@ -38,3 +38,12 @@ const char *heal_group_name(Heal *h);
 bool heal_membership_known(Heal *h);
 /* 1 healthy, 0 not (InstanceHealthy metric); -1 before any verdict. */
 int heal_instance_healthy(Heal *h);
+
+/* For lifecycle.c, which keeps its progress in the same persisted State. */
+#include "state.h"
+State *heal_state(Heal *h);
+void heal_save_state(Heal *h);
+/* A lifecycle notice listed in hooks.replace_on: treat the instance as unhealthy (why
+ * stands in for DROVER_CHECKS), so the replacement goes through the same policy, fleet
+ * guard, brakes and persisted request as a failed check. Once per run. */
+void heal_request_replacement(Heal *h, const char *why);

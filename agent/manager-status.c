@@ -4,6 +4,7 @@
 
 #include "check.h"
 #include "heal.h"
+#include "lifecycle.h"
 #include "manager.h"
 #include "monitor.h"
 #include "policy.h"
@@ -57,6 +58,8 @@ json_t *manager_render_status(void *userdata) {
         if (!doc)
                 return json_pack("{s:s}", "error", "out of memory");
         json_object_set_new(doc, "summary", json_string(m->status_line));
+        if (m->lifecycle)
+                json_object_set_new(doc, "lifecycle", lifecycle_status_json(m->lifecycle));
         json_object_set_new(doc, "plugins",
                             json_pack("{s:i,s:i}", "running", (int) runner_n_running(m->runner),
                                       "queued", (int) runner_n_queued(m->runner)));

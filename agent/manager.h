@@ -17,6 +17,7 @@
 #include "metrics.h"
 
 typedef struct Heal Heal;
+typedef struct Lifecycle Lifecycle;
 typedef struct Monitor Monitor;
 typedef struct Runner Runner;
 typedef struct StatusServer StatusServer;
@@ -36,10 +37,12 @@ typedef struct Manager {
         sd_event_source *metrics_timer;
         AwsCall *metrics_call;     /* one PutMetricData at a time */
         bool metrics_failing;
+        bool stopping;             /* SIGTERM seen: sending what is buffered, then exit */
         uint64_t metrics_dropped_reported;
         Runner *runner;
         Monitor *monitor;
         Heal *heal;
+        Lifecycle *lifecycle;      /* NULL until the identity is known */
         StatusServer *status;
 
         ImdsIdentity identity;

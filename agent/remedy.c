@@ -138,8 +138,8 @@ Remedy *remedy_free(Remedy *r) {
         return NULL;
 }
 
-int remedy_restart_unit(Remedy *r, const char *unit, uint64_t timeout_usec, remedy_done_t cb,
-                        void *userdata, RemedyJob **ret) {
+static int unit_job(Remedy *r, const char *method, const char *unit, uint64_t timeout_usec,
+                    remedy_done_t cb, void *userdata, RemedyJob **ret) {
         RemedyJob *j;
         int k;
 
@@ -159,7 +159,7 @@ int remedy_restart_unit(Remedy *r, const char *unit, uint64_t timeout_usec, reme
                 return -ENOMEM;
         }
         k = sd_bus_call_method_async(r->bus, &j->call, SD_DEST, SD_PATH, SD_MANAGER,
-                                     "RestartUnit", on_restart_reply, j, "ss", unit, "replace");
+                                     method, on_restart_reply, j, "ss", unit, "replace");
         if (k >= 0)
                 k = sd_event_add_time_relative(r->event, &j->timer, CLOCK_MONOTONIC,
                                                timeout_usec, USEC_PER_SEC, on_job_timeout, j);
@@ -170,4 +170,14 @@ int remedy_restart_unit(Remedy *r, const char *unit, uint64_t timeout_usec, reme
         if (ret)
                 *ret = j;
         return 0;
+}
+
+int remedy_restart_unit(Remedy *r, const char *unit, uint64_t timeout_usec, remedy_done_t cb,
+                        void *userdata, RemedyJob **ret) {
+        return unit_job(r, "RestartUnit", unit, timeout_usec, cb, userdata, ret);
+}
+
+int remedy_start_unit(Remedy *r, const char *unit, uint64_t timeout_usec, remedy_done_t cb,
+                      void *userdata, RemedyJob **ret) {
+        return unit_job(r, "StartUnit", unit, timeout_usec, cb, userdata, ret);
 }

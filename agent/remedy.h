@@ -35,4 +35,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Remedy *, remedy_free)
  */
 int remedy_restart_unit(Remedy *r, const char *unit, uint64_t timeout_usec, remedy_done_t cb,
                         void *userdata, RemedyJob **ret);
+/* StartUnit(unit, "replace") (drover-terminate.target, ...), the same way. */
+int remedy_start_unit(Remedy *r, const char *unit, uint64_t timeout_usec, remedy_done_t cb,
+                      void *userdata, RemedyJob **ret);
 void remedy_job_cancel(RemedyJob *j);

@@ -236,6 +236,8 @@ class Daemon:
             self.proc.wait()
             raise AssertionError("drover did not stop within %s s of SIGTERM" % timeout)
 
+    sigterm = stop
+
     def sigkill(self):
         self.proc.kill()
         self.proc.wait()

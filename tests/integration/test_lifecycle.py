@@ -1,0 +1,278 @@
+"""Lifecycle hooks end to end: the real `drover run` against tests/sim (accelerated time).
+
+Scale-in with a termination hook, failing and hanging hooks, a launch held for readiness,
+spot interruptions, rebalance and scheduled events with replace_on, and a restart in the
+middle of a termination.
+"""
+import os
+import time
+
+# The hook: counts its runs, records its DROVER_* environment and when it ran, optionally
+# sleeps in a child whose pid goes to a .pids file (the daemon fixture proves none is
+# left behind), says something (for the journal) and exits with the given code.
+HOOK = r"""#!/bin/sh
+echo run >> "{out}.runs"
+date +%s.%N > "{out}.started"
+{body}
+env | grep '^DROVER_' | sort > "{out}.tmp"
+date +%s.%N >> "{out}.tmp"
+mv "{out}.tmp" "{out}"
+echo "hook {name} says hello"
+exit {code}
+"""
+SLEEP = 'sleep {secs} &\necho "$! $$" >> "{pids}"\nwait'
+
+
+def add_hook(d, event, name, code=0, sleep=0):
+    os.makedirs(os.path.join(d.hooks_dir, event), mode=0o755, exist_ok=True)
+    out = os.path.join(d.dir, f"hook-{event}-{name}")
+    body = SLEEP.format(secs=sleep, pids=out + ".pids") if sleep else ""
+    path = os.path.join(d.hooks_dir, event, name)
+    with open(path, "w") as f:
+        f.write(HOOK.format(out=out, body=body, name=name, code=code))
+    os.chmod(path, 0o755)
+    return out
+
+
+def hook_env(out):
+    """(environment dict, finish time) of a finished hook, or None."""
+    if not os.path.exists(out):
+        return None
+    with open(out) as f:
+        lines = f.read().splitlines()
+    env = dict(line.split("=", 1) for line in lines[:-1])
+    return env, float(lines[-1])
+
+
+def runs(out):
+    if not os.path.exists(out + ".runs"):
+        return 0
+    with open(out + ".runs") as f:
+        return len(f.read().split())
+
+
+def hooks_conf(**extra):
+    h = {"timeout": 20, "heartbeat_interval": 1, "poll_interval": 0.5,
+         "lifecycle_hook_names": {"terminate": "drain", "launch": "boot"}}
+    h.update(extra)
+    return h
+
+
+def completes(d):
+    return [c for c in d.calls("CompleteLifecycleAction") if c["status"] == 200]
+
+
+def state_of(d, iid=None):
+    iid = iid or d.instance_id
+    return next(i for i in d.sim.state()["instances"] if i["id"] == iid)
+
+
+def scale_in(d):
+    """The group drops d's instance (the oldest)."""
+    d.sim.set_desired(len(d.sim.instance_ids) - 1, min=0)
+
+
+def test_scale_in_runs_hooks_heartbeats_and_continues(daemon_factory):
+    d = daemon_factory(instances=2, extra_args=["--lifecycle-hook",
+                                                "drain:terminate:30:ABANDON"])
+    fast = add_hook(d, "terminate", "10-deregister")
+    slow = add_hook(d, "terminate", "20-flush", sleep=6)
+    d.start(checks=[d.flag_check("web")], hooks=hooks_conf()).wait_ready()
+    time.sleep(1)
+    assert completes(d) == [] and hook_env(fast) is None  # nothing happens while InService
+
+    scale_in(d)
+    d.wait_for(lambda: completes(d), 30, "CompleteLifecycleAction")
+    env, t_fast = hook_env(fast)
+    assert env["DROVER_EVENT"] == "terminate"
+    assert env["DROVER_INSTANCE_ID"] == d.instance_id
+    assert env["DROVER_REGION"] == d.sim.region
+    assert env["DROVER_ASG"] == "drover-asg"
+    assert env["DROVER_LIFECYCLE_HOOK"] == "drain"
+    assert env["DROVER_DEADLINE"] == ""
+    _, t_slow = hook_env(slow)
+    assert t_fast <= t_slow  # name order
+    # The slow hook outlived the group's 3 s heartbeat timeout: heartbeats kept it waiting.
+    beats = [c for c in d.calls("RecordLifecycleActionHeartbeat") if c["status"] == 200]
+    assert len(beats) >= 2
+    assert all(c["params"]["LifecycleHookName"] == "drain" for c in beats)
+    [done] = completes(d)
+    assert done["params"]["LifecycleActionResult"] == "CONTINUE"
+    assert done["params"]["AutoScalingGroupName"] == "drover-asg"
+    # The group took our answer, not its default (ABANDON) after a timeout.
+    d.sim.wait_for(lambda st: state_of(d)["state"] in ("Terminating:Proceed", "Terminated"))
+    assert any(c["args"][0] == "drover-terminate.target"
+               for c in d.systemd.calls("StartUnit"))
+    assert "hook terminate/20-flush: hook 20-flush says hello" in d.log()
+    assert runs(fast) == 1 and runs(slow) == 1
+
+
+def test_failing_hook_abandons_when_configured(daemon_factory):
+    d = daemon_factory(instances=2, extra_args=["--lifecycle-hook",
+                                                "drain:terminate:300:CONTINUE"])
+    bad = add_hook(d, "terminate", "10-fails", code=3)
+    good = add_hook(d, "terminate", "20-runs-anyway")
+    d.start(checks=[d.flag_check("web")],
+            hooks=hooks_conf(on_failure="abandon")).wait_ready()
+    scale_in(d)
+    d.wait_for(lambda: completes(d), 30, "CompleteLifecycleAction")
+    assert completes(d)[0]["params"]["LifecycleActionResult"] == "ABANDON"
+    assert runs(bad) == 1 and runs(good) == 1
+    # The group answered; drover records that it did right after.
+    d.wait_for(lambda: d.status()["lifecycle"]["record"]["completed"], 5, "the record")
+    rec = d.status()["lifecycle"]["record"]
+    assert rec["failed"] == 1
+    assert "!terminate/10-fails" in rec["hooks_done"]
+
+
+def test_hanging_hook_is_killed_and_the_action_completed(daemon_factory):
+    d = daemon_factory(instances=2, extra_args=["--lifecycle-hook",
+                                                "drain:terminate:300:ABANDON"])
+    hang = add_hook(d, "terminate", "10-hangs", sleep=1000)
+    d.start(checks=[d.flag_check("web")], hooks=hooks_conf(timeout=2)).wait_ready()
+    scale_in(d)
+    t0 = time.monotonic()
+    d.wait_for(lambda: completes(d), 30, "CompleteLifecycleAction")
+    assert time.monotonic() - t0 < 15
+    assert completes(d)[0]["params"]["LifecycleActionResult"] == "CONTINUE"
+    assert hook_env(hang) is None  # it never got past its sleep
+    d.assert_no_process_left()
+    assert "timed out" in d.log()
+
+
+def test_no_hook_name_runs_hooks_and_completes_nothing(daemon_factory):
+    d = daemon_factory(instances=2, extra_args=["--lifecycle-hook",
+                                                "other:terminate:30:CONTINUE"])
+    out = add_hook(d, "terminate", "10-deregister")
+    d.start(checks=[d.flag_check("web")],
+            hooks=hooks_conf(lifecycle_hook_names={"terminate": "", "launch": ""})).wait_ready()
+    scale_in(d)
+    d.wait_for(lambda: hook_env(out), 20, "the terminate hook")
+    d.wait_for(lambda: "completing nothing" in d.log(), 10, "the notice")
+    time.sleep(1)
+    assert d.sim.calls("CompleteLifecycleAction") == []
+    assert hook_env(out)[0]["DROVER_LIFECYCLE_HOOK"] == ""
+    assert d.log().count("completing nothing (the group") == 1
+
+
+def launching(d, hook_timeout):
+    """Scales out; points d at the new instance held in Pending:Wait."""
+    d.sim.add_lifecycle_hook("boot", "launch", heartbeat_timeout=hook_timeout)
+    d.sim.set_desired(2, max=2)
+    new = d.sim.wait_for(lambda st: next((i for i in st["instances"]
+                                          if i["state"] == "Pending:Wait"), None),
+                         20, what="an instance in Pending:Wait")
+    d.instance_id = new["id"]
+    d.imds_port = new["imds_port"]
+    return new["id"]
+
+
+def test_launch_waits_for_readiness_then_continues(daemon_factory):
+    d = daemon_factory(instances=1)
+    iid = launching(d, hook_timeout=30)
+    boot = add_hook(d, "launch", "10-bootstrap")
+    d.set_failing("ready")
+    d.start(checks=[d.flag_check("web"), d.flag_check("ready", role="readiness")],
+            hooks=hooks_conf(launch_timeout=120)).wait_ready()
+    d.wait_for(lambda: hook_env(boot), 20, "the launch hook")
+    env = hook_env(boot)[0]
+    assert env["DROVER_EVENT"] == "launch" and env["DROVER_LIFECYCLE_HOOK"] == "boot"
+    assert int(env["DROVER_DEADLINE"]) > time.time()
+    # Not ready: held, with heartbeats past the group's 3 s timeout.
+    time.sleep(5)
+    assert completes(d) == [] and state_of(d, iid)["state"] == "Pending:Wait"
+    assert d.status()["lifecycle"]["running"]["phase"] == "waiting-for-readiness"
+    d.set_failing("ready", 0)
+    d.wait_for(lambda: completes(d), 20, "CompleteLifecycleAction")
+    assert completes(d)[0]["params"]["LifecycleActionResult"] == "CONTINUE"
+    assert completes(d)[0]["params"]["LifecycleHookName"] == "boot"
+    d.sim.wait_for(lambda st: state_of(d, iid)["state"] == "InService", 10)
+    assert any(c["args"][0] == "drover-launch.target" for c in d.systemd.calls("StartUnit"))
+
+
+def test_launch_never_ready_abandons_at_the_timeout(daemon_factory):
+    d = daemon_factory(instances=1)
+    launching(d, hook_timeout=300)
+    d.set_failing("ready")
+    d.start(checks=[d.flag_check("web"), d.flag_check("ready", role="readiness")],
+            hooks=hooks_conf(launch_timeout=3)).wait_ready()
+    d.wait_for(lambda: completes(d), 20, "CompleteLifecycleAction")
+    assert completes(d)[0]["params"]["LifecycleActionResult"] == "ABANDON"
+
+
+def test_spot_interruption_runs_spot_then_terminate_hooks_in_time(daemon_factory):
+    d = daemon_factory(instances=1, spot=True)
+    spot = add_hook(d, "spot-interruption", "10-checkpoint")
+    term = add_hook(d, "terminate", "10-deregister")
+    d.start(checks=[d.flag_check("web")], hooks=hooks_conf()).wait_ready()
+    d.sim.set_instance(d.instance_id, spot_action={"action": "stop", "in": 20})
+    noticed = time.time()
+    d.wait_for(lambda: hook_env(term), 20, "the terminate hook")
+    s_env, t_spot = hook_env(spot)
+    t_env, t_term = hook_env(term)
+    deadline = int(s_env["DROVER_DEADLINE"])
+    assert abs(deadline - (noticed + 20)) <= 3
+    assert s_env["DROVER_EVENT"] == "spot-interruption"
+    assert s_env["DROVER_SPOT_ACTION"] == "stop"
+    assert t_env["DROVER_EVENT"] == "terminate" and t_env["DROVER_SPOT_ACTION"] == "stop"
+    assert t_spot <= t_term < deadline
+    time.sleep(1.5)
+    assert runs(spot) == 1 and runs(term) == 1
+    assert d.sim.calls("CompleteLifecycleAction") == []  # the group holds nothing
+    assert d.status()["lifecycle"]["spot"]["action"] == "stop"
+
+
+def test_rebalance_with_replace_on_asks_the_group_once(daemon_factory):
+    d = daemon_factory(instances=2)
+    reb = add_hook(d, "rebalance", "10-note")
+    d.start(checks=[d.flag_check("web")],
+            hooks=hooks_conf(replace_on=["rebalance"])).wait_ready()
+    d.sim.set_instance(d.instance_id, rebalance=True)
+    d.wait_for(lambda: d.replacements(), 20, "a replacement request")
+    time.sleep(3)
+    assert len(d.replacements()) == 1
+    assert runs(reb) == 1
+    assert hook_env(reb)[0]["DROVER_EVENT"] == "rebalance"
+
+
+def test_rebalance_without_replace_on_only_runs_hooks(daemon_factory):
+    d = daemon_factory(instances=2)
+    reb = add_hook(d, "rebalance", "10-note")
+    d.start(checks=[d.flag_check("web")], hooks=hooks_conf(replace_on=[])).wait_ready()
+    d.sim.set_instance(d.instance_id, rebalance=True)
+    d.wait_for(lambda: hook_env(reb), 20, "the rebalance hook")
+    time.sleep(2)
+    assert d.replacements() == [] and runs(reb) == 1
+
+
+def test_scheduled_retirement_replaces_once(daemon_factory):
+    d = daemon_factory(instances=2)
+    out = add_hook(d, "scheduled-event", "10-note")
+    d.start(checks=[d.flag_check("web")], hooks=hooks_conf()).wait_ready()  # default replace_on
+    d.sim.set_instance(d.instance_id, scheduled_events=[
+        {"code": "instance-retirement", "in": 3600, "event_id": "instance-event-0abc"}])
+    d.wait_for(lambda: d.replacements(), 20, "a replacement request")
+    env = hook_env(out)[0]
+    assert env["DROVER_EVENT"] == "scheduled-event"
+    assert env["DROVER_EVENT_CODE"] == "instance-retirement"
+    assert abs(int(env["DROVER_DEADLINE"]) - (time.time() + 3600)) < 30
+    time.sleep(3)
+    assert len(d.replacements()) == 1 and runs(out) == 1
+
+
+def test_restart_mid_termination_resumes_without_rerunning(daemon_factory):
+    d = daemon_factory(instances=2, extra_args=["--lifecycle-hook",
+                                                "drain:terminate:60:ABANDON"])
+    first = add_hook(d, "terminate", "10-first")
+    second = add_hook(d, "terminate", "20-second", sleep=4)
+    d.start(checks=[d.flag_check("web")], hooks=hooks_conf()).wait_ready()
+    scale_in(d)
+    d.wait_for(lambda: os.path.exists(second + ".started"), 20, "the second hook")
+    assert d.stop() == 0
+    assert completes(d) == []
+    d.start()
+    d.wait_for(lambda: completes(d), 30, "CompleteLifecycleAction")
+    assert completes(d)[0]["params"]["LifecycleActionResult"] == "CONTINUE"
+    assert runs(first) == 1   # finished before the restart: not again
+    assert runs(second) == 2  # was running: runs again (hooks are idempotent)
+    assert "resuming" in d.log()
