@@ -60,27 +60,6 @@ static void on_answer(const AwsResult *res, void *userdata) {
                 o->error = asg_parse_instances(res->root, &o->instances, &o->n);
 }
 
-static int load_config(const char *path, bool explicit_path, Config **ret) {
-        ConfigErrors errors = {};
-        int r;
-
-        if (!explicit_path && access(path, F_OK) < 0 && errno == ENOENT) {
-                *ret = NULL;
-                return 0;
-        }
-        r = config_load(path, 0, ret, &errors);
-        if (r < 0) {
-                for (size_t i = 0; i < errors.n; i++) {
-                        _cleanup_free_ char *s = config_error_format(&errors.items[i]);
-                        fprintf(stderr, "%s\n", s ?: "out of memory");
-                }
-                if (errors.n == 0)
-                        fprintf(stderr, "drover: %s: %s\n", path, strerror(-r));
-                config_errors_clear(&errors);
-        }
-        return r;
-}
-
 static const char *hint(int error) {
         switch (error) {
         case -EACCES:
@@ -202,7 +181,8 @@ int verb_aws_test(int argc, char *argv[]) {
                 }
         if (optind < argc)
                 return usage(stderr, 2);
-        if (load_config(config_path ?: drover_default_config(), config_path != NULL, &cfg) < 0)
+        if (config_load_print(config_path ?: drover_default_config(), 0, config_path == NULL, stderr,
+                              &cfg) < 0)
                 return 1;
         if (cfg) {
                 ic = cfg->imds;

@@ -220,22 +220,6 @@ static void run_done(Run *run) {
         free(run->items);
 }
 
-static int load_config(const char *path, Config **ret) {
-        ConfigErrors errors = {};
-        unsigned flags = geteuid() == 0 ? CONFIG_LOAD_REQUIRE_TRUSTED : 0;
-        int r = config_load(path, flags, ret, &errors);
-
-        for (size_t i = 0; i < errors.n; i++) {
-                _cleanup_free_ char *m = config_error_format(&errors.items[i]);
-
-                fprintf(stderr, "%s\n", m ? m : "out of memory");
-        }
-        if (r < 0 && errors.n == 0)
-                fprintf(stderr, "drover check: cannot load %s: %s\n", path, strerror(-r));
-        config_errors_clear(&errors);
-        return r;
-}
-
 int verb_check(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
@@ -265,7 +249,8 @@ int verb_check(int argc, char *argv[]) {
                 default:
                         return NAGIOS_UNKNOWN;
                 }
-        if (load_config(path, &cfg) < 0)
+        if (config_load_print(path, geteuid() == 0 ? CONFIG_LOAD_REQUIRE_TRUSTED : 0, false,
+                              stderr, &cfg) < 0)
                 return NAGIOS_UNKNOWN;
         r = select_checks(cfg, argv + optind, (size_t) (argc - optind), &run);
         if (r < 0)

@@ -22,7 +22,6 @@ int verb_config_test(int argc, char *argv[]) {
                 {},
         };
         _cleanup_(config_freep) Config *c = NULL;
-        ConfigErrors errors = {};
         const char *path = drover_default_config();
         /* An image build must catch what a running agent would only report later. */
         unsigned flags = CONFIG_LOAD_CHECK_EXECUTABLES;
@@ -47,14 +46,7 @@ int verb_config_test(int argc, char *argv[]) {
         if (geteuid() == 0)
                 flags |= CONFIG_LOAD_REQUIRE_TRUSTED;
 
-        r = config_load(path, flags, &c, &errors);
-        for (size_t i = 0; i < errors.n; i++) {
-                _cleanup_free_ char *line = config_error_format(&errors.items[i]);
-                fprintf(stderr, "%s\n", line ? line : errors.items[i].message);
-        }
-        if (r < 0 && errors.n == 0)
-                fprintf(stderr, "%s: %s\n", path, strerror(-r));
-        config_errors_clear(&errors);
+        r = config_load_print(path, flags, false, stderr, &c);
         if (r < 0)
                 return 1;
         fprintf(stderr, "configuration OK\n");

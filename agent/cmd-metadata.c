@@ -73,27 +73,6 @@ static void on_done(Imds *m, const ImdsResult *res, void *userdata) {
                 o->message = NULL;
 }
 
-static int load_imds_config(const char *path, bool explicit_path, Config **ret) {
-        ConfigErrors errors = {};
-        int r;
-
-        if (!explicit_path && access(path, F_OK) < 0 && errno == ENOENT) {
-                *ret = NULL; /* no config at all: the built-in defaults */
-                return 0;
-        }
-        r = config_load(path, 0, ret, &errors);
-        if (r < 0) {
-                for (size_t i = 0; i < errors.n; i++) {
-                        _cleanup_free_ char *s = config_error_format(&errors.items[i]);
-                        fprintf(stderr, "%s\n", s ? s : "out of memory");
-                }
-                if (errors.n == 0)
-                        fprintf(stderr, "drover: %s: %s\n", path, strerror(-r));
-                config_errors_clear(&errors);
-        }
-        return r;
-}
-
 static int on_wake(sd_event_source *s, uint64_t usec, void *userdata) {
         *(bool *) userdata = true;
         return 0;
@@ -213,7 +192,8 @@ int verb_metadata(int argc, char *argv[]) {
         if (optind < argc)
                 path = argv[optind];
 
-        r = load_imds_config(config_path ?: drover_default_config(), config_path != NULL, &cfg);
+        r = config_load_print(config_path ?: drover_default_config(), 0, config_path == NULL, stderr,
+                              &cfg);
         if (r < 0)
                 return 1;
         if (cfg)

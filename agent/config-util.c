@@ -114,3 +114,22 @@ void config_errors_clear(ConfigErrors *errors) {
         free(errors->items);
         *errors = (ConfigErrors) {};
 }
+
+int config_load_print(const char *path, unsigned flags, bool optional, FILE *f, Config **ret) {
+        ConfigErrors errors = {};
+        int r;
+
+        if (optional && access(path, F_OK) < 0 && errno == ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        r = config_load(path, flags, ret, &errors);
+        for (size_t i = 0; i < errors.n; i++) {
+                _cleanup_free_ char *line = config_error_format(&errors.items[i]);
+                fprintf(f, "%s\n", line ? line : errors.items[i].message);
+        }
+        if (r < 0 && errors.n == 0)
+                fprintf(f, "%s: %s\n", path, strerror(-r));
+        config_errors_clear(&errors);
+        return r;
+}

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "macro.h"
 #include "nagios.h"
@@ -186,3 +187,10 @@ bool check_config_equal(const CheckConfig *a, const CheckConfig *b);
 
 char *config_error_format(const ConfigError *e); /* malloc'd "file:line: message" */
 void config_errors_clear(ConfigErrors *errors);
+
+/*
+ * For the CLI verbs: config_load() that writes every problem to f, one
+ * "FILE:LINE: message" line each. optional: a missing main file is no error, *ret is
+ * then NULL (the built-in defaults).
+ */
+int config_load_print(const char *path, unsigned flags, bool optional, FILE *f, Config **ret);
