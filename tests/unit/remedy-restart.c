@@ -13,8 +13,8 @@ static void on_done(int result, const char *job_result, void *userdata) {
 }
 
 int main(int argc, char *argv[]) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(remedy_freep) Remedy *r = NULL;
-        sd_event *e = NULL;
         int k;
 
         if (argc != 3) {
@@ -30,7 +30,5 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         k = sd_event_loop(e);
-        r = remedy_free(r);
-        sd_event_unref(e);
         return k < 0;
 }
