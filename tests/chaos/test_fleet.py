@@ -24,9 +24,9 @@ BUDGET = 2                 # max_unhealthy "10%" of 20
 STORM_DEFAULT = 5          # max_replacements_per_hour "25%" of 20
 # The race window: two instances can both pass the fleet guard when each makes its second
 # look before the other's SetInstanceHealth reaches the group. That window (three Describe
-# calls and the request: 0.09-0.11 s on this sim under a 20-drover load) is small against
-# the jitter (drover's default 5 s), so an extra instance is common (about every other
-# run), two are rare (1 run in 16 measured), three were never seen. The bound asserted is
+# calls and the request: 5-11 ms on this sim under a 20-drover load, 0.1 s on a slower
+# one) is small against the jitter (drover's default 5 s): with the 0.1 s window an extra
+# instance came about every other run, two in 1 run of 20, three never. The bound asserted is
 # the largest overshoot measured over repeated runs (docs/chaos.md: what bounds it).
 OVERSHOOT_BOUND = 2
 TIME_SCALE = 10
