@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "macro.h"
+#include "base/macro.h"
 #include "mountinfo.h"
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */

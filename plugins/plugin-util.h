@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "macro.h"
-#include "nagios.h"
+#include "base/macro.h"
+#include "base/nagios.h"
 
 #define PLUGIN_MSG_MAX 1024
 #define PLUGIN_PERF_MAX 2048

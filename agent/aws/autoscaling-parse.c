@@ -9,7 +9,7 @@
 
 #include "aws/autoscaling.h"
 #include "aws/credentials.h"
-#include "util.h"
+#include "base/util.h"
 
 #define MAX_FIELD 4096U
 #define MAX_INSTANCES 100000U

@@ -10,7 +10,7 @@
 #include "aws/aws.h"
 #include "aws/credentials.h"
 #include "aws/retry.h"
-#include "util.h"
+#include "base/util.h"
 
 struct Aws {
         Http *http;

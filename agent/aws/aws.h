@@ -13,10 +13,10 @@
 
 #include "aws/query.h"
 #include "aws/xml.h"
-#include "config.h"
-#include "http.h"
-#include "imds.h"
-#include "macro.h"
+#include "config/config.h"
+#include "imds/http.h"
+#include "imds/imds.h"
+#include "base/macro.h"
 
 typedef struct Aws Aws;
 typedef struct AwsCall AwsCall;

@@ -8,7 +8,7 @@
  */
 
 #include "aws/aws.h"
-#include "metrics.h"
+#include "aws/metrics.h"
 
 /* Bodies from this size on are sent gzipped (CloudWatch accepts Content-Encoding: gzip). */
 #define CLOUDWATCH_GZIP_MIN 2048U

@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "aws/credentials.h"
-#include "util.h"
+#include "base/util.h"
 
 #define ROLES_PATH "meta-data/iam/security-credentials/"
 

@@ -17,8 +17,8 @@
 #include <systemd/sd-event.h>
 
 #include "aws/sigv4.h"
-#include "imds.h"
-#include "macro.h"
+#include "imds/imds.h"
+#include "base/macro.h"
 
 typedef struct Credentials Credentials;
 typedef struct CredentialsWaiter CredentialsWaiter;

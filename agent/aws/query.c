@@ -4,7 +4,7 @@
 #include <zlib.h>
 
 #include "aws/query.h"
-#include "util.h"
+#include "base/util.h"
 
 struct QueryParams {
         char **keys, **values;

@@ -12,7 +12,7 @@
 
 #include "aws/sigv4.h"
 #include "aws/xml.h"
-#include "macro.h"
+#include "base/macro.h"
 
 typedef struct QueryParams QueryParams;
 

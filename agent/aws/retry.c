@@ -4,8 +4,8 @@
 #include <strings.h>
 
 #include "aws/retry.h"
-#include "macro.h"
-#include "util.h"
+#include "base/macro.h"
+#include "base/util.h"
 
 /* The SDKs' throttling codes (botocore retries/standard.py, aws-sdk-go-v2 retry). */
 static const char *const throttle_codes[] = {

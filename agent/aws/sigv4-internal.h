@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "aws/sigv4.h"
-#include "macro.h"
+#include "base/macro.h"
 
 /* A growing string; the first failure sticks so callers check once at the end. */
 typedef struct Buf {

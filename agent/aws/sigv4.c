@@ -6,7 +6,7 @@
 #include <strings.h>
 
 #include "aws/sigv4-internal.h"
-#include "util.h"
+#include "base/util.h"
 
 struct SigV4Signed {
         char *canonical_request;

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "macro.h"
+#include "base/macro.h"
 
 typedef struct SigV4Header {
         const char *name;

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "macro.h"
+#include "base/macro.h"
 
 typedef struct XmlNode XmlNode;
 

@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 #include "aws/autoscaling.h"
-#include "util.h"
+#include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nagios-output.h"
+#include "checks/nagios-output.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -477,7 +477,7 @@ def test_systemd_analyze_verify_unit(tmp_path, drover_bin):
     unit = tmp_path / "drover.service"
     unit.write_text(text)
     # Documentation=man:... must resolve: give man the pages from the source tree.
-    for page, section in (("agent/drover.8", "8"), ("agent/drover.conf.5", "5")):
+    for page, section in (("agent/man/drover.8", "8"), ("agent/man/drover.conf.5", "5")):
         (tmp_path / "man" / f"man{section}").mkdir(parents=True, exist_ok=True)
         shutil.copy(os.path.join(TOP_SRCDIR, page), tmp_path / "man" / f"man{section}")
     p = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True,

@@ -21,7 +21,7 @@
 
 #include "aws/autoscaling.h"
 #include "aws/cloudwatch.h"
-#include "util.h"
+#include "base/util.h"
 
 typedef struct Driver {
         Http *http;

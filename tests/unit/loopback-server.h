@@ -12,7 +12,7 @@
 
 #include <systemd/sd-event.h>
 
-#include "macro.h"
+#include "base/macro.h"
 
 typedef struct Conn {
         int fd;

@@ -2,8 +2,8 @@
 /* Test driver: restarts one unit through remedy.c and prints the outcome. */
 #include <stdio.h>
 
-#include "remedy.h"
-#include "util.h"
+#include "bus/remedy.h"
+#include "base/util.h"
 
 static void on_done(int result, const char *job_result, void *userdata) {
         sd_event *e = userdata;

@@ -9,7 +9,7 @@
 #include "aws/autoscaling.h"
 #include "aws/cloudwatch.h"
 #include "aws/credentials.h"
-#include "util.h"
+#include "base/util.h"
 
 #define NS "xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\""
 #define META "<ResponseMetadata><RequestId>908c0e27-6858-48ac-822c-2f74dc0cb958</RequestId>" \

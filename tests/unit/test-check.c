@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <limits.h>
 
-#include "check.h"
+#include "checks/check.h"
 
 #define O NAGIOS_OK
 #define W NAGIOS_WARNING

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "config.h"
-#include "util.h"
+#include "config/config.h"
+#include "base/util.h"
 
 #define MAX_WANT 8
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "aws/credentials.h"
-#include "util.h"
+#include "base/util.h"
 
 static void test_refresh_at(void **state) {
         static const struct {

@@ -12,9 +12,9 @@
 
 #include <curl/curl.h>
 
-#include "http.h"
+#include "imds/http.h"
 #include "loopback-server.h"
-#include "util.h"
+#include "base/util.h"
 
 /* ---- pure parts ---- */
 

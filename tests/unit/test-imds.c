@@ -10,11 +10,11 @@
 #include <cmocka.h>
 #include <stdio.h>
 
-#include "config.h"
-#include "http.h"
-#include "imds.h"
+#include "config/config.h"
+#include "imds/http.h"
+#include "imds/imds.h"
 #include "loopback-server.h"
-#include "util.h"
+#include "base/util.h"
 
 static void test_normalize_path(void **state) {
         static const struct {

@@ -6,8 +6,8 @@
 #include <cmocka.h>
 #include <stdio.h>
 
-#include "lifecycle.h"
-#include "util.h"
+#include "lifecycle/lifecycle.h"
+#include "base/util.h"
 
 /* 2017-09-18T08:22:00Z */
 #define T0 ((time_t) 1505722920)

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <zlib.h>
 
-#include "metrics.h"
+#include "aws/metrics.h"
 
 /* 2026-11-23T10:00:00Z */
 #define T0 1795428000000ULL

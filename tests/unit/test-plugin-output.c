@@ -7,8 +7,8 @@
 #include <math.h>
 #include <signal.h>
 
-#include "nagios-output.h"
-#include "plugin.h"
+#include "checks/nagios-output.h"
+#include "checks/plugin.h"
 
 /* One expected perfdata item; NAN = absent (null), NULL warn/crit = absent. */
 typedef struct ExpectPerf {

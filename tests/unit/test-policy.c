@@ -7,7 +7,7 @@
 #include <limits.h>
 #include <stdio.h>
 
-#include "policy.h"
+#include "heal/policy.h"
 
 /* The decide table starts each case from a base scenario and overrides a few fields. */
 #pragma GCC diagnostic ignored "-Woverride-init"

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "aws/retry.h"
-#include "macro.h"
+#include "base/macro.h"
 
 #define NOW 1700000000
 

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "aws/sigv4.h"
-#include "util.h"
+#include "base/util.h"
 
 /* The suite as published (README) has 28 cases; a copy with fewer is broken. */
 #define MIN_CASES 28

@@ -6,8 +6,8 @@
 #include <cmocka.h>
 #include <stdio.h>
 
-#include "state.h"
-#include "util.h"
+#include "state/state.h"
+#include "base/util.h"
 
 #define I1 "i-0123456789abcdef0"
 #define B1 "11111111-2222-3333-4444-555555555555"

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <sys/wait.h>
 
-#include "status.h"
-#include "util.h"
+#include "daemon/status.h"
+#include "base/util.h"
 
 static void test_parse_request(void **state) {
         static const struct {

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "util.h"
+#include "base/util.h"
 
 static void test_backoff(void **state) {
         static const struct {

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+#include <systemd/sd-bus.h>
+
+#include "bus/remedy.h"
+#include "base/util.h"
+
+#define SD_DEST "org.freedesktop.systemd1"
+#define SD_PATH "/org/freedesktop/systemd1"
+#define SD_MANAGER "org.freedesktop.systemd1.Manager"
+
+struct Remedy {
+        sd_event *event;
+        sd_bus *bus;
+        sd_bus_slot *job_removed;
+        RemedyJob *jobs;
+};
+
+struct RemedyJob {
+        Remedy *remedy;
+        RemedyJob *next;
+        char *unit;
+        char *job_path; /* set once the manager queued it */
+        sd_bus_slot *call;
+        sd_event_source *timer;
+        remedy_done_t cb;
+        void *userdata;
+};
+
+static void job_free(RemedyJob *j) {
+        for (RemedyJob **p = &j->remedy->jobs; *p; p = &(*p)->next)
+                if (*p == j) {
+                        *p = j->next;
+                        break;
+                }
+        sd_bus_slot_unref(j->call);
+        sd_event_source_disable_unref(j->timer);
+        free(j->unit);
+        free(j->job_path);
+        free(j);
+}
+
+static void job_finish(RemedyJob *j, int result, const char *job_result) {
+        remedy_done_t cb = j->cb;
+        void *userdata = j->userdata;
+
+        job_free(j);
+        cb(result, job_result, userdata);
+}
+
+void remedy_job_cancel(RemedyJob *j) {
+        if (j)
+                job_free(j);
+}
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Remedy *r = userdata;
+        const char *path, *unit, *result;
+        uint32_t id;
+
+        if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+                return 0;
+        for (RemedyJob *j = r->jobs; j; j = j->next)
+                if (j->job_path && streq(j->job_path, path)) {
+                        job_finish(j, streq(result, "done") ? 0 : -EIO, result);
+                        break;
+                }
+        return 0;
+}
+
+static int on_restart_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        RemedyJob *j = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        const char *path;
+
+        j->call = sd_bus_slot_unref(j->call);
+        if (e) {
+                job_finish(j, -sd_bus_error_get_errno(e) ?: -EIO, NULL);
+                return 0;
+        }
+        if (sd_bus_message_read(m, "o", &path) < 0 || !(j->job_path = strdup(path)))
+                job_finish(j, -EBADMSG, NULL);
+        return 0;
+}
+
+static int on_job_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        job_finish(userdata, -ETIMEDOUT, NULL);
+        return 0;
+}
+
+/* Connects on first use, so a host without a system bus only fails remediation. */
+static int remedy_connect(Remedy *r) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int k;
+
+        if (r->bus)
+                return 0;
+        k = sd_bus_open_system(&bus);
+        if (k < 0)
+                return k;
+        k = sd_bus_match_signal_async(bus, &r->job_removed, SD_DEST, SD_PATH, SD_MANAGER,
+                                      "JobRemoved", on_job_removed, NULL, r);
+        if (k < 0)
+                return k;
+        /* Without Subscribe the manager may not send job signals to us. */
+        k = sd_bus_call_method_async(bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe",
+                                     NULL, NULL, NULL);
+        if (k < 0)
+                return k;
+        k = sd_bus_attach_event(bus, r->event, SD_EVENT_PRIORITY_NORMAL);
+        if (k < 0)
+                return k;
+        r->bus = TAKE_PTR(bus);
+        return 0;
+}
+
+int remedy_new(sd_event *e, Remedy **ret) {
+        Remedy *r = calloc(1, sizeof(*r));
+
+        if (!r)
+                return -ENOMEM;
+        r->event = sd_event_ref(e);
+        *ret = r;
+        return 0;
+}
+
+Remedy *remedy_free(Remedy *r) {
+        if (!r)
+                return NULL;
+        while (r->jobs)
+                job_free(r->jobs);
+        sd_bus_slot_unref(r->job_removed);
+        if (r->bus) {
+                (void) sd_bus_detach_event(r->bus);
+                sd_bus_flush_close_unref(r->bus);
+        }
+        sd_event_unref(r->event);
+        free(r);
+        return NULL;
+}
+
+static int unit_job(Remedy *r, const char *method, const char *unit, uint64_t timeout_usec,
+                    remedy_done_t cb, void *userdata, RemedyJob **ret) {
+        RemedyJob *j;
+        int k;
+
+        k = remedy_connect(r);
+        if (k < 0)
+                return k;
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->remedy = r;
+        j->cb = cb;
+        j->userdata = userdata;
+        j->next = r->jobs;
+        r->jobs = j;
+        if (!(j->unit = strdup(unit))) {
+                job_free(j);
+                return -ENOMEM;
+        }
+        k = sd_bus_call_method_async(r->bus, &j->call, SD_DEST, SD_PATH, SD_MANAGER,
+                                     method, on_restart_reply, j, "ss", unit, "replace");
+        if (k >= 0)
+                k = sd_event_add_time_relative(r->event, &j->timer, CLOCK_MONOTONIC,
+                                               timeout_usec, USEC_PER_SEC, on_job_timeout, j);
+        if (k < 0) {
+                job_free(j);
+                return k;
+        }
+        if (ret)
+                *ret = j;
+        return 0;
+}
+
+int remedy_restart_unit(Remedy *r, const char *unit, uint64_t timeout_usec, remedy_done_t cb,
+                        void *userdata, RemedyJob **ret) {
+        return unit_job(r, "RestartUnit", unit, timeout_usec, cb, userdata, ret);
+}
+
+int remedy_start_unit(Remedy *r, const char *unit, uint64_t timeout_usec, remedy_done_t cb,
+                      void *userdata, RemedyJob **ret) {
+        return unit_job(r, "StartUnit", unit, timeout_usec, cb, userdata, ret);
+}

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/* The small public helpers of config.h: freeing, lookups, comparison, names, messages. */
+#include <stdio.h>
+
+#include "config/config.h"
+#include "base/util.h"
+
+static void check_done(CheckConfig *k) {
+        free(k->name);
+        strv_free(k->command);
+        free(k->user);
+        free(k->group);
+        free(k->remediate.restart_unit);
+        strv_free(k->remediate.exec);
+        free(k->file);
+}
+
+void config_free(Config *c) {
+        if (!c)
+                return;
+        free(c->path);
+        free(c->imds.endpoint);
+        free(c->aws.region);
+        free(c->aws.endpoint_autoscaling);
+        free(c->aws.endpoint_ec2);
+        free(c->aws.endpoint_cloudwatch);
+        free(c->aws.ca_file);
+        free(c->plugins.user);
+        free(c->plugins.group);
+        free(c->metrics.namespace);
+        free(c->hooks.dir);
+        free(c->hooks.terminate_hook_name);
+        free(c->hooks.launch_hook_name);
+        free(c->hooks.user);
+        free(c->hooks.group);
+        strv_free(c->hooks.replace_on);
+        free(c->status.group);
+        for (size_t i = 0; i < c->n_checks; i++)
+                check_done(&c->checks[i]);
+        free(c->checks);
+        free(c);
+}
+
+const CheckConfig *config_find_check(const Config *c, const char *name) {
+        for (size_t i = 0; c && name && i < c->n_checks; i++)
+                if (streq(c->checks[i].name, name))
+                        return &c->checks[i];
+        return NULL;
+}
+
+static bool strv_equal(char *const *a, char *const *b) {
+        size_t i;
+
+        for (i = 0; a[i] && b[i]; i++)
+                if (!streq(a[i], b[i]))
+                        return false;
+        return !a[i] && !b[i];
+}
+
+bool check_config_equal(const CheckConfig *a, const CheckConfig *b) {
+        const Remediation *ra = &a->remediate, *rb = &b->remediate;
+
+        return streq(a->name, b->name) && a->role == b->role &&
+               strv_equal(a->command, b->command) && a->shell == b->shell &&
+               a->interval == b->interval && a->timeout == b->timeout &&
+               a->kill_grace == b->kill_grace && a->fall == b->fall && a->rise == b->rise &&
+               streq(a->user, b->user) && streq(a->group, b->group) &&
+               a->max_output == b->max_output && a->timeout_state == b->timeout_state &&
+               a->has_remediation == b->has_remediation &&
+               streq(ra->restart_unit, rb->restart_unit) && strv_equal(ra->exec, rb->exec) &&
+               ra->attempts == rb->attempts && ra->window == rb->window &&
+               ra->backoff == rb->backoff && ra->delay == rb->delay && ra->settle == rb->settle;
+}
+
+const char *check_role_to_string(CheckRole r) {
+        static const char *const names[_CHECK_ROLE_MAX] = {
+                [CHECK_ROLE_LIVENESS] = "liveness",
+                [CHECK_ROLE_READINESS] = "readiness",
+                [CHECK_ROLE_DEPENDENCY] = "dependency",
+        };
+        return (unsigned) r < _CHECK_ROLE_MAX ? names[r] : NULL;
+}
+
+const char *replace_action_to_string(ReplaceAction a) {
+        static const char *const names[_REPLACE_ACTION_MAX] = {
+                [REPLACE_SET_UNHEALTHY] = "set-unhealthy",
+                [REPLACE_TERMINATE_IN_ASG] = "terminate-in-asg",
+                [REPLACE_TERMINATE] = "terminate",
+                [REPLACE_NONE] = "none",
+        };
+        return (unsigned) a < _REPLACE_ACTION_MAX ? names[a] : NULL;
+}
+
+char *config_error_format(const ConfigError *e) {
+        char *s = NULL;
+        int r;
+
+        if (e->file && e->line > 0)
+                r = asprintf(&s, "%s:%d: %s", e->file, e->line, e->message);
+        else if (e->file)
+                r = asprintf(&s, "%s: %s", e->file, e->message);
+        else
+                r = asprintf(&s, "%s", e->message);
+        return r < 0 ? NULL : s;
+}
+
+void config_errors_clear(ConfigErrors *errors) {
+        if (!errors)
+                return;
+        for (size_t i = 0; i < errors->n; i++) {
+                free(errors->items[i].file);
+                free(errors->items[i].message);
+        }
+        free(errors->items);
+        *errors = (ConfigErrors) {};
+}
+
+int config_load_print(const char *path, unsigned flags, bool optional, FILE *f, Config **ret) {
+        ConfigErrors errors = {};
+        int r;
+
+        if (optional && access(path, F_OK) < 0 && errno == ENOENT) {
+                *ret = NULL;
+                return 0;
+        }
+        r = config_load(path, flags, ret, &errors);
+        for (size_t i = 0; i < errors.n; i++) {
+                _cleanup_free_ char *line = config_error_format(&errors.items[i]);
+                fprintf(f, "%s\n", line ? line : errors.items[i].message);
+        }
+        if (r < 0 && errors.n == 0)
+                fprintf(f, "%s: %s\n", path, strerror(-r));
+        config_errors_clear(&errors);
+        return r;
+}

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "daemon/status.h"
+#include "base/util.h"
+
+/* A status request is one short line; anything bigger is not a client of ours. */
+#define REQUEST_MAX 256
+#define REPLY_MAX (4U * 1024 * 1024)
+#define CLIENTS_MAX 16
+#define CLIENT_TIMEOUT_USEC (2 * USEC_PER_SEC)
+
+typedef struct Client Client;
+
+struct StatusServer {
+        sd_event *event;
+        sd_event_source *listen_source;
+        int fd;
+        char *path;
+        gid_t allowed_gid;
+        status_render_t render;
+        void *userdata;
+        Client *clients;
+        unsigned n_clients;
+};
+
+struct Client {
+        StatusServer *server;
+        Client *next;
+        int fd;
+        sd_event_source *io, *timer;
+        char request[REQUEST_MAX];
+        size_t request_len;
+        char *reply;
+        size_t reply_len, reply_sent;
+};
+
+int status_parse_request(const char *buf, size_t len, StatusRequest *ret) {
+        size_t n = len;
+
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+                n--;
+        if (n == strlen("status") && memcmp(buf, "status", n) == 0) {
+                *ret = STATUS_REQUEST_STATUS;
+                return 0;
+        }
+        return -EBADMSG;
+}
+
+bool status_peer_allowed(uid_t peer_uid, gid_t peer_gid, const gid_t *peer_groups,
+                         size_t n_groups, uid_t self_uid, gid_t allowed_gid) {
+        if (peer_uid == 0 || peer_uid == self_uid)
+                return true;
+        if (allowed_gid == (gid_t) -1)
+                return false;
+        if (peer_gid == allowed_gid)
+                return true;
+        for (size_t i = 0; i < n_groups; i++)
+                if (peer_groups[i] == allowed_gid)
+                        return true;
+        return false;
+}
+
+static void client_free(Client *c) {
+        StatusServer *s = c->server;
+
+        for (Client **p = &s->clients; *p; p = &(*p)->next)
+                if (*p == c) {
+                        *p = c->next;
+                        break;
+                }
+        s->n_clients--;
+        sd_event_source_disable_unref(c->io);
+        sd_event_source_disable_unref(c->timer);
+        safe_close(c->fd);
+        free(c->reply);
+        free(c);
+}
+
+static bool client_allowed(StatusServer *s, int fd) {
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        gid_t groups[64];
+        socklen_t glen = sizeof(groups);
+        size_t n_groups = 0;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return false;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) >= 0)
+                n_groups = glen / sizeof(gid_t);
+        return status_peer_allowed(cred.uid, cred.gid, groups, n_groups, geteuid(),
+                                   s->allowed_gid);
+}
+
+static int client_prepare_reply(Client *c, json_t *doc) {
+        c->reply = json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+        if (!c->reply)
+                return -ENOMEM;
+        c->reply_len = strlen(c->reply);
+        return 0;
+}
+
+static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        Client *c = userdata;
+        StatusRequest req;
+
+        if (!c->reply) {
+                ssize_t n = read(fd, c->request + c->request_len,
+                                 sizeof(c->request) - c->request_len);
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        return 0;
+                if (n <= 0)
+                        goto done;
+                c->request_len += (size_t) n;
+                if (!memchr(c->request, '\n', c->request_len) &&
+                    c->request_len < sizeof(c->request))
+                        return 0;
+                if (status_parse_request(c->request, c->request_len, &req) < 0) {
+                        if (client_prepare_reply(c, json_pack("{s:s}", "error",
+                                                              "unknown request")) < 0)
+                                goto done;
+                } else if (client_prepare_reply(c, c->server->render(c->server->userdata)) < 0)
+                        goto done;
+                if (sd_event_source_set_io_events(src, EPOLLOUT) < 0)
+                        goto done;
+                return 0;
+        }
+        for (;;) {
+                ssize_t n = write(fd, c->reply + c->reply_sent, c->reply_len - c->reply_sent);
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        return 0;
+                if (n <= 0)
+                        goto done;
+                c->reply_sent += (size_t) n;
+                if (c->reply_sent == c->reply_len)
+                        goto done;
+        }
+done:
+        client_free(c);
+        return 0;
+}
+
+static int on_client_timeout(sd_event_source *src, uint64_t usec, void *userdata) {
+        client_free(userdata);
+        return 0;
+}
+
+static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        StatusServer *s = userdata;
+        _cleanup_close_ int cfd = -1;
+        Client *c;
+
+        cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0)
+                return 0; /* EAGAIN, or the client went away: nothing to do */
+        if (s->n_clients >= CLIENTS_MAX || !client_allowed(s, cfd))
+                return 0;
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return 0;
+        c->server = s;
+        c->fd = TAKE_FD(cfd);
+        c->next = s->clients;
+        s->clients = c;
+        s->n_clients++;
+        if (sd_event_add_io(s->event, &c->io, c->fd, EPOLLIN, on_client_io, c) < 0 ||
+            sd_event_add_time_relative(s->event, &c->timer, CLOCK_MONOTONIC,
+                                       CLIENT_TIMEOUT_USEC, 0, on_client_timeout, c) < 0)
+                client_free(c);
+        return 0;
+}
+
+static int make_listen_socket(const char *path, int *ret) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return negative_errno();
+        (void) unlink(path);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return negative_errno();
+        /* Everyone may connect; the peer-credential check decides who gets an answer. */
+        if (chmod(path, 0666) < 0 || listen(fd, CLIENTS_MAX) < 0)
+                return negative_errno();
+        *ret = TAKE_FD(fd);
+        return 0;
+}
+
+int status_server_new(sd_event *e, const char *path, gid_t allowed_gid,
+                      status_render_t render, void *userdata, StatusServer **ret) {
+        _cleanup_(status_server_freep) StatusServer *s = NULL;
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->fd = -1;
+        s->event = sd_event_ref(e);
+        s->allowed_gid = allowed_gid;
+        s->render = render;
+        s->userdata = userdata;
+        if (!(s->path = strdup(path)))
+                return -ENOMEM;
+        r = make_listen_socket(path, &s->fd);
+        if (r < 0)
+                return r;
+        r = sd_event_add_io(e, &s->listen_source, s->fd, EPOLLIN, on_accept, s);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+StatusServer *status_server_free(StatusServer *s) {
+        if (!s)
+                return NULL;
+        while (s->clients)
+                client_free(s->clients);
+        sd_event_source_disable_unref(s->listen_source);
+        if (s->fd >= 0) {
+                safe_close(s->fd);
+                (void) unlink(s->path);
+        }
+        sd_event_unref(s->event);
+        free(s->path);
+        free(s);
+        return NULL;
+}
+
+void status_server_set_allowed_gid(StatusServer *s, gid_t gid) {
+        s->allowed_gid = gid;
+}
+
+/* Waits for fd to be ready for events, within the deadline (CLOCK_MONOTONIC usec). */
+static int wait_fd(int fd, short events, uint64_t deadline) {
+        for (;;) {
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                struct pollfd p = { .fd = fd, .events = events };
+                int r;
+
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                r = poll(&p, 1, (int) ((deadline - now + 999) / 1000));
+                if (r < 0 && errno != EINTR)
+                        return negative_errno();
+                if (r > 0)
+                        return 0;
+        }
+}
+
+int status_query(const char *path, unsigned timeout_ms, json_t **ret) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_ms * USEC_PER_MSEC;
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        json_error_t err;
+        json_t *doc;
+        int r;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return negative_errno();
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return negative_errno();
+        if (write(fd, "status\n", 7) != 7)
+                return negative_errno();
+        if (!(buf = malloc(REPLY_MAX + 1)))
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n;
+
+                r = wait_fd(fd, POLLIN, deadline);
+                if (r < 0)
+                        return r;
+                n = read(fd, buf + len, REPLY_MAX - len);
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        continue;
+                if (n < 0)
+                        return negative_errno();
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+                if (len == REPLY_MAX)
+                        return -EFBIG;
+        }
+        if (len == 0)
+                return -EACCES; /* the daemon closes without a word on peers it refuses */
+        doc = json_loadb(buf, len, 0, &err);
+        if (!doc)
+                return -EBADMSG;
+        *ret = doc;
+        return 0;
+}

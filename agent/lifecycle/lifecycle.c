@@ -1,0 +1,710 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The lifecycle watcher, the shell around lifecycle-parse.c: every poll_interval it asks
+ * IMDS for the four notices (one token, one connection), asks the group who we are only
+ * while that matters (a launch held in Pending:Wait, a termination to complete), lets
+ * lifecycle_plan() pick the event, and carries it out: hooks one at a time with progress
+ * persisted after each, the systemd target, heartbeats, CompleteLifecycleAction.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "aws/autoscaling.h"
+#include "checks/check.h"
+#include "heal/heal.h"
+#include "checks/hooks.h"
+#include "lifecycle/lifecycle.h"
+#include "base/log.h"
+#include "daemon/manager.h"
+#include "checks/monitor.h"
+#include "bus/remedy.h"
+#include "base/util.h"
+
+#define UNIT_TIMEOUT_USEC (90 * USEC_PER_SEC)
+#define COMPLETE_WAIT_MAX_SEC 900 /* the group never showed the :Wait state: give up */
+#define COMPLETE_MAX_FAILURES 5
+#define DESCRIBE_BACKOFF_CAP_USEC (120 * USEC_PER_SEC)
+#define HANDLED_MAX 32
+#define HISTORY_MAX 16
+
+enum { N_TARGET, N_SPOT, N_REBALANCE, N_SCHEDULED, _N_MAX };
+
+typedef enum Phase { PHASE_HOOKS, PHASE_READY, PHASE_COMPLETE } Phase;
+
+static const char *const phase_names[] = {"hooks", "waiting-for-readiness", "completing"};
+
+struct Lifecycle {
+        Manager *m;
+        Remedy *remedy;
+        sd_event_source *tick;
+        ImdsCall *imds[_N_MAX];
+        unsigned pending;
+        int notice_error[_N_MAX]; /* last error logged per notice, to log once */
+
+        LifecycleTarget target;
+        bool have_spot, have_rebalance;
+        LifecycleSpot spot;
+        time_t rebalance;
+        LifecycleScheduled scheduled[LIFECYCLE_MAX_SCHEDULED];
+        size_t n_scheduled;
+
+        AwsCall *describe;
+        char *group_name;
+        char group_state[48];
+        bool have_group_state, standalone;
+        uint64_t next_describe;
+        unsigned describe_failures;
+
+        bool running;
+        LifecyclePlan plan;
+        char complete_name[256]; /* plan.complete, copied: a reload frees the config */
+        Phase phase;
+        HookRun *hook;
+        char current[300];       /* dir/name running now */
+        const char *current_dir; /* static: lifecycle_event_to_string() or "terminate" */
+        char **attempted;        /* dir/name started in this job (a full record still ends) */
+        time_t phase_since;
+        const char *result; /* "CONTINUE" / "ABANDON" */
+        unsigned complete_failures;
+        AwsCall *complete_call, *heartbeat_call;
+        unsigned heartbeats;
+        sd_event_source *heartbeat_timer;
+        RemedyJob *unit_job;
+
+        char *handled[HANDLED_MAX + 1];
+        size_t n_handled;
+        char history[HISTORY_MAX][192];
+        size_t n_history;
+};
+
+static void evaluate(Lifecycle *l);
+static void next_hook(Lifecycle *l);
+static void try_complete(Lifecycle *l);
+
+static const Config *cfg(Lifecycle *l) {
+        return l->m->config;
+}
+
+static StateLifecycle *record(Lifecycle *l) {
+        return &heal_state(l->m->heal)->lifecycle;
+}
+
+static time_t unix_now(void) {
+        return (time_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC);
+}
+
+static void remember(Lifecycle *l, const char *fmt, ...) _printf_(2, 3);
+static void remember(Lifecycle *l, const char *fmt, ...) {
+        char stamp[32], text[160];
+        time_t t = unix_now();
+        struct tm tm;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof(text), fmt, ap);
+        va_end(ap);
+        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+        if (l->n_history == HISTORY_MAX)
+                memmove(l->history, l->history[1], (HISTORY_MAX - 1) * sizeof(l->history[0]));
+        else
+                l->n_history++;
+        snprintf(l->history[l->n_history - 1], sizeof(l->history[0]), "%s %s", stamp, text);
+}
+
+static const char *group_name(Lifecycle *l) {
+        return l->group_name ? l->group_name : heal_group_name(l->m->heal);
+}
+
+/* ---- the job --------------------------------------------------------------------- */
+
+static void stop_job(Lifecycle *l) {
+        hooks_cancel(l->hook);
+        l->hook = NULL;
+        aws_call_cancel(l->complete_call);
+        aws_call_cancel(l->heartbeat_call);
+        l->complete_call = l->heartbeat_call = NULL;
+        l->heartbeat_timer = sd_event_source_disable_unref(l->heartbeat_timer);
+        strv_free(l->attempted);
+        l->attempted = NULL;
+        l->current[0] = 0;
+        l->running = false;
+}
+
+static void finish_job(Lifecycle *l, const char *what) {
+        StateLifecycle *rec = record(l);
+
+        rec->completed = true;
+        heal_save_state(l->m->heal);
+        if (l->n_handled == HANDLED_MAX) {
+                free(l->handled[0]);
+                memmove(l->handled, l->handled + 1, (HANDLED_MAX - 1) * sizeof(char *));
+                l->n_handled--;
+        }
+        if ((l->handled[l->n_handled] = strdup(l->plan.key)))
+                l->handled[++l->n_handled] = NULL;
+        log_notice("%s: done (%zu hooks, %u failed): %s", lifecycle_event_to_string(l->plan.event),
+                   rec->n_hooks_done, lifecycle_record_failed(rec), what);
+        remember(l, "%s done: %s", lifecycle_event_to_string(l->plan.event), what);
+        stop_job(l);
+}
+
+static void on_complete(int error, const char *code, const char *message, void *userdata) {
+        Lifecycle *l = userdata;
+        char what[400];
+
+        l->complete_call = NULL;
+        if (error >= 0) {
+                snprintf(what, sizeof(what), "CompleteLifecycleAction %s %s accepted",
+                         l->complete_name, l->result);
+                finish_job(l, what);
+                return;
+        }
+        l->complete_failures++;
+        log_warning("CompleteLifecycleAction %s %s failed (%s%s%s)%s", l->complete_name, l->result,
+                    isempty(code) ? strerror(-error) : code, isempty(message) ? "" : ": ",
+                    strempty(message),
+                    l->complete_failures >= COMPLETE_MAX_FAILURES ? ": giving up"
+                                                                  : ", trying again");
+        if (l->complete_failures >= COMPLETE_MAX_FAILURES) {
+                snprintf(what, sizeof(what), "CompleteLifecycleAction failed: %s",
+                         isempty(code) ? strerror(-error) : code);
+                finish_job(l, what);
+                return;
+        }
+        /* The group's answer decides what is left: ask it again on the next tick. */
+        l->next_describe = 0;
+        l->have_group_state = false;
+}
+
+static void try_complete(Lifecycle *l) {
+        const char *gs = l->have_group_state ? l->group_state : NULL;
+        LifecycleCompletion c = lifecycle_completion(l->plan.event, gs);
+        char what[400];
+        int r;
+
+        if (l->complete_call)
+                return;
+        if (c == LIFECYCLE_COMPLETE_GONE) {
+                snprintf(what, sizeof(what),
+                         "the lifecycle action is no longer pending (%s), "
+                         "nothing to complete",
+                         strempty(gs));
+                finish_job(l, what);
+                return;
+        }
+        if (c == LIFECYCLE_COMPLETE_WAIT || !l->m->aws || isempty(group_name(l))) {
+                if (unix_now() - l->phase_since > COMPLETE_WAIT_MAX_SEC)
+                        finish_job(l, "the group never held the instance for the hook");
+                return;
+        }
+        log_info("%s: CompleteLifecycleAction %s %s", lifecycle_event_to_string(l->plan.event),
+                 l->complete_name, l->result);
+        r = asg_complete_lifecycle_action(l->m->aws, group_name(l), l->complete_name,
+                                          l->m->identity.instance_id, l->result, on_complete, l,
+                                          &l->complete_call);
+        if (r < 0)
+                on_complete(r, NULL, NULL, l);
+}
+
+static void enter_complete(Lifecycle *l, const char *result) {
+        l->phase = PHASE_COMPLETE;
+        l->phase_since = unix_now();
+        l->result = result;
+        try_complete(l);
+}
+
+static bool ready(Lifecycle *l) {
+        size_t n = monitor_n_checks(l->m->monitor);
+
+        for (size_t i = 0; i < n; i++)
+                if (monitor_check_config(l->m->monitor, i)->role == CHECK_ROLE_READINESS &&
+                    check_state(monitor_check(l->m->monitor, i)) != CHECK_STATE_PASSING)
+                        return false;
+        return true;
+}
+
+static void check_ready(Lifecycle *l) {
+        if (ready(l)) {
+                log_notice("launch: every readiness check passes");
+                remember(l, "launch: ready");
+                enter_complete(l, "CONTINUE");
+        } else if (unix_now() >= l->plan.deadline) {
+                log_warning("launch: readiness checks did not pass within launch_timeout "
+                            "(%.0f s): abandoning the launch",
+                            cfg(l)->hooks.launch_timeout);
+                remember(l, "launch: not ready in time");
+                enter_complete(l, "ABANDON");
+        }
+}
+
+static void hooks_finished(Lifecycle *l) {
+        unsigned failed = lifecycle_record_failed(record(l));
+        char why[96];
+
+        l->current[0] = 0;
+        if (l->plan.replace) {
+                snprintf(why, sizeof(why), "%s %s", lifecycle_event_to_string(l->plan.event),
+                         isempty(l->plan.event_code) ? "notice" : l->plan.event_code);
+                log_notice("%s: replace_on asks for a replacement ahead of it", why);
+                remember(l, "%s: replacement asked of the healer", why);
+                heal_request_replacement(l->m->heal, why);
+        }
+        if (!l->plan.complete) {
+                finish_job(l, l->plan.unconfigured ? "no lifecycle hook name configured, "
+                                                     "completing nothing"
+                                                   : "hooks ran");
+                return;
+        }
+        if (failed > 0 && cfg(l)->hooks.abandon_on_failure)
+                enter_complete(l, "ABANDON");
+        else if (l->plan.wait_ready) {
+                l->phase = PHASE_READY;
+                l->phase_since = unix_now();
+                check_ready(l);
+        } else
+                enter_complete(l, "CONTINUE");
+}
+
+static void log_hook_output(const char *hook, const PluginResult *res) {
+        char f_hook[320];
+        const char *fields[] = {f_hook, NULL};
+        const char *p = res && res->raw ? res->raw : "";
+
+        snprintf(f_hook, sizeof(f_hook), "DROVER_HOOK=%s", hook);
+        while (*p) {
+                size_t n = strcspn(p, "\n");
+                if (n > 0)
+                        log_fields(LOG_INFO, fields, "hook %s: %.*s", hook, (int) n, p);
+                p += n + (p[n] == '\n');
+        }
+}
+
+static void on_hook_step(const char *name, bool ok, const PluginResult *res, void *userdata) {
+        Lifecycle *l = userdata;
+        const char *dir = l->current_dir;
+        char path[300];
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        log_hook_output(path, res);
+        if (lifecycle_record_add(record(l), dir, name, ok) < 0)
+                log_warning("%s: the lifecycle record is full; it would run again after a "
+                            "restart",
+                            path);
+        heal_save_state(l->m->heal);
+        manager_metric(l->m, METRICS_LIFECYCLE_HOOK_RUN, 1);
+        log_fields(ok ? LOG_INFO : LOG_WARNING, NULL, "hook %s %s%s%s%s", path,
+                   ok ? "succeeded" : "failed", res && res->timed_out ? " (timed out, killed)" : "",
+                   ok ? "" : ": ", res && res->output && !ok ? res->output->message : "");
+        remember(l, "hook %s %s", path, ok ? "ok" : res && res->timed_out ? "timed out" : "failed");
+}
+
+static void on_hook_done(unsigned ran, unsigned failed, void *userdata) {
+        Lifecycle *l = userdata;
+
+        l->hook = NULL;
+        next_hook(l);
+}
+
+static bool attempted(Lifecycle *l, const char *dir, const char *name) {
+        for (size_t i = 0; l->attempted && l->attempted[i]; i++) {
+                size_t dl = strlen(dir);
+                if (strneq(l->attempted[i], dir, dl) && l->attempted[i][dl] == '/' &&
+                    streq(l->attempted[i] + dl + 1, name))
+                        return true;
+        }
+        return false;
+}
+
+static void note_attempt(Lifecycle *l, const char *path) {
+        size_t n = strv_length(l->attempted);
+        char **a = reallocarray(l->attempted, n + 2, sizeof(char *));
+
+        if (!a)
+                return;
+        l->attempted = a;
+        a[n] = strdup(path);
+        a[n + (a[n] != NULL)] = NULL;
+}
+
+static int start_hook(Lifecycle *l, const char *dir, char **names, size_t which) {
+        const LifecyclePlan *p = &l->plan;
+        char ev[64], inst[64], region[64], asg[300], hook[300], dl[48], spot[48], code[64];
+        char *env[] = {ev, inst, region, asg, hook, dl, spot, code, NULL};
+        _cleanup_strv_free_ char **skip = strv_copy(names);
+        double timeout = cfg(l)->hooks.timeout;
+
+        if (!skip)
+                return -ENOMEM;
+        /* hooks_run() runs a directory; skipping the others runs just this one, with the
+         * time the deadline leaves it. */
+        free(skip[which]);
+        for (size_t i = which; skip[i]; i++)
+                skip[i] = skip[i + 1];
+        if (p->deadline > 0)
+                timeout = MIN(timeout, MAX(1.0, (double) (p->deadline - unix_now())));
+        snprintf(ev, sizeof(ev), "DROVER_EVENT=%s", dir);
+        snprintf(inst, sizeof(inst), "DROVER_INSTANCE_ID=%s", l->m->identity.instance_id);
+        snprintf(region, sizeof(region), "DROVER_REGION=%s",
+                 l->m->aws ? aws_region(l->m->aws) : l->m->identity.region);
+        snprintf(asg, sizeof(asg), "DROVER_ASG=%s", strempty(group_name(l)));
+        snprintf(hook, sizeof(hook), "DROVER_LIFECYCLE_HOOK=%s", p->complete ? p->complete : "");
+        if (p->deadline > 0)
+                snprintf(dl, sizeof(dl), "DROVER_DEADLINE=%lld", (long long) p->deadline);
+        else
+                snprintf(dl, sizeof(dl), "DROVER_DEADLINE=");
+        snprintf(spot, sizeof(spot), "DROVER_SPOT_ACTION=%s", p->spot_action);
+        snprintf(code, sizeof(code), "DROVER_EVENT_CODE=%s", p->event_code);
+        snprintf(l->current, sizeof(l->current), "%s/%s", dir, names[which]);
+        l->current_dir = dir;
+        note_attempt(l, l->current);
+        log_info("running hook %s (timeout %.0f s)", l->current, timeout);
+        return hooks_run(l->m->event, &cfg(l)->hooks, dir, env, skip, timeout, on_hook_step,
+                         on_hook_done, l, &l->hook);
+}
+
+static void next_hook(Lifecycle *l) {
+        for (size_t d = 0; l->plan.dirs[d]; d++) {
+                const char *dir = l->plan.dirs[d];
+                _cleanup_strv_free_ char **names = NULL;
+                int r = hooks_list(cfg(l)->hooks.dir, dir, &names);
+
+                if (r < 0) {
+                        log_warning_errno(r, "cannot list %s/%s: %m", cfg(l)->hooks.dir, dir);
+                        continue;
+                }
+                for (size_t i = 0; names[i]; i++) {
+                        if (lifecycle_record_find(record(l), dir, names[i]) ||
+                            attempted(l, dir, names[i]))
+                                continue;
+                        r = start_hook(l, dir, names, i);
+                        if (r >= 0)
+                                return;
+                        log_warning_errno(r, "cannot run hook %s/%s: %m", dir, names[i]);
+                        (void) lifecycle_record_add(record(l), dir, names[i], false);
+                }
+        }
+        hooks_finished(l);
+}
+
+static void on_heartbeat_done(int error, const char *code, const char *message, void *userdata) {
+        Lifecycle *l = userdata;
+
+        l->heartbeat_call = NULL;
+        if (error < 0)
+                log_debug("RecordLifecycleActionHeartbeat failed: %s",
+                          isempty(code) ? strerror(-error) : code);
+        else
+                l->heartbeats++;
+}
+
+static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata) {
+        Lifecycle *l = userdata;
+        const char *gs = l->have_group_state ? l->group_state : NULL;
+
+        if (l->m->aws && !l->heartbeat_call && !l->complete_call && !isempty(group_name(l)) &&
+            lifecycle_completion(l->plan.event, gs) == LIFECYCLE_COMPLETE_NOW)
+                (void) asg_record_heartbeat(l->m->aws, group_name(l), l->complete_name,
+                                            l->m->identity.instance_id, on_heartbeat_done, l,
+                                            &l->heartbeat_call);
+        (void) sd_event_source_set_time_relative(
+                s, (uint64_t) (cfg(l)->hooks.heartbeat_interval * USEC_PER_SEC));
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
+        return 0;
+}
+
+static void on_unit_done(int result, const char *job_result, void *userdata) {
+        Lifecycle *l = userdata;
+
+        l->unit_job = NULL;
+        if (result == 0)
+                log_info("started the lifecycle target");
+        else
+                log_warning("starting the lifecycle target failed: %s",
+                            job_result ? job_result : strerror(-result));
+}
+
+static void start_job(Lifecycle *l, const LifecyclePlan *p) {
+        const char *ev = lifecycle_event_to_string(p->event);
+        int r;
+
+        if (l->running) {
+                log_warning("%s pre-empts %s", ev, lifecycle_event_to_string(l->plan.event));
+                stop_job(l);
+        }
+        l->plan = *p;
+        snprintf(l->complete_name, sizeof(l->complete_name), "%s", strempty(p->complete));
+        l->plan.complete = p->complete ? l->complete_name : NULL;
+        l->running = true;
+        l->phase = PHASE_HOOKS;
+        l->phase_since = unix_now();
+        l->complete_failures = 0;
+        l->heartbeats = 0;
+        if (!p->resume) {
+                lifecycle_record_start(record(l), p->event, p->key);
+                heal_save_state(l->m->heal);
+        }
+        log_notice("lifecycle event %s (%s)%s", ev, p->key,
+                   p->resume ? ": resuming what was left when drover stopped" : "");
+        remember(l, "%s %s (%s)", p->resume ? "resuming" : "started", ev, p->key);
+        if (p->unconfigured)
+                log_notice("%s: no hooks.lifecycle_hook_names.%s configured: running the hooks "
+                           "and completing nothing (the group's hooks belong to other "
+                           "controllers)",
+                           ev, p->event == LIFECYCLE_EVENT_LAUNCH ? "launch" : "terminate");
+        if (p->unit && !l->unit_job) {
+                r = remedy_start_unit(l->remedy, p->unit, UNIT_TIMEOUT_USEC, on_unit_done, l,
+                                      &l->unit_job);
+                if (r < 0)
+                        log_warning_errno(r, "cannot start %s: %m", p->unit);
+        }
+        if (l->plan.complete)
+                (void) sd_event_add_time_relative(l->m->event, &l->heartbeat_timer, CLOCK_BOOTTIME,
+                                                  0, USEC_PER_SEC / 10, on_heartbeat, l);
+        next_hook(l);
+}
+
+/* ---- watching ---------------------------------------------------------------------- */
+
+static bool want_describe(Lifecycle *l) {
+        if (!l->m->aws || l->describe || now_usec(CLOCK_BOOTTIME) < l->next_describe)
+                return false;
+        if (!l->have_group_state)
+                return !l->standalone || l->target == LIFECYCLE_TARGET_TERMINATED;
+        return strneq(l->group_state, "Pending", 7) ||
+               (l->target == LIFECYCLE_TARGET_TERMINATED && !streq(record(l)->key, "terminate")) ||
+               (l->running && l->plan.complete);
+}
+
+static void on_describe(int error, const AsgInstance *found, void *userdata) {
+        Lifecycle *l = userdata;
+
+        l->describe = NULL;
+        if (error < 0) {
+                l->describe_failures++;
+                l->next_describe = now_usec(CLOCK_BOOTTIME) +
+                                   backoff_full_jitter_usec(l->describe_failures, USEC_PER_SEC,
+                                                            DESCRIBE_BACKOFF_CAP_USEC,
+                                                            0.5 + random_unit() / 2);
+                log_debug("DescribeAutoScalingInstances failed: %s", strerror(-error));
+        } else {
+                l->describe_failures = 0;
+                l->standalone = !found;
+                l->have_group_state = found != NULL;
+                snprintf(l->group_state, sizeof(l->group_state), "%s",
+                         found ? strempty(found->lifecycle_state) : "");
+                if (found && !streq(strempty(l->group_name), strempty(found->group_name))) {
+                        free(l->group_name);
+                        l->group_name = found->group_name ? strdup(found->group_name) : NULL;
+                }
+        }
+        evaluate(l);
+}
+
+static void evaluate(Lifecycle *l) {
+        LifecycleInput in = {
+                .now = unix_now(),
+                .target = l->target,
+                .group_state = l->have_group_state ? l->group_state : NULL,
+                .have_spot = l->have_spot,
+                .spot = l->spot,
+                .have_rebalance = l->have_rebalance,
+                .rebalance_notice = l->rebalance,
+                .scheduled = l->scheduled,
+                .n_scheduled = l->n_scheduled,
+                .terminate_hook_name = cfg(l)->hooks.terminate_hook_name,
+                .launch_hook_name = cfg(l)->hooks.launch_hook_name,
+                .replace_on = cfg(l)->hooks.replace_on,
+                .launch_timeout = cfg(l)->hooks.launch_timeout,
+                .record = record(l),
+                .handled = l->handled,
+        };
+        LifecyclePlan p;
+
+        if (lifecycle_plan(&in, &p) < 0)
+                return;
+        if (p.event != LIFECYCLE_EVENT_NONE &&
+            (!l->running || (p.event > l->plan.event && !streq(p.key, l->plan.key))))
+                start_job(l, &p);
+        else if (l->running && l->phase == PHASE_READY)
+                check_ready(l);
+        else if (l->running && l->phase == PHASE_COMPLETE)
+                try_complete(l);
+}
+
+static void observed(Lifecycle *l) {
+        if (--l->pending > 0)
+                return;
+        if (want_describe(l)) {
+                int r = asg_describe_instance(l->m->aws, l->m->identity.instance_id, on_describe, l,
+                                              &l->describe);
+                if (r >= 0)
+                        return;
+        }
+        evaluate(l);
+}
+
+/* A notice's answer: 0 parsed, -ENOENT absent (normal), else keep what we knew. */
+static int notice_result(Lifecycle *l, int which, const ImdsResult *res, int parsed) {
+        int r = res->error < 0 ? res->error : parsed;
+
+        l->imds[which] = NULL;
+        if (r < 0 && r != -ENOENT && r != l->notice_error[which])
+                log_warning("IMDS %s: %s; keeping the last answer",
+                            which == N_TARGET      ? "target lifecycle state"
+                            : which == N_SPOT      ? "spot instance-action"
+                            : which == N_REBALANCE ? "rebalance recommendation"
+                                                   : "scheduled events",
+                            r == -EBADMSG ? "malformed answer" : strerror(-r));
+        l->notice_error[which] = r == -ENOENT ? 0 : r;
+        return r;
+}
+
+static void on_target(Imds *i, const ImdsResult *res, void *userdata) {
+        Lifecycle *l = userdata;
+        LifecycleTarget t = LIFECYCLE_TARGET_UNKNOWN;
+        int r = notice_result(l, N_TARGET, res,
+                              res->error ? 0 : lifecycle_parse_target(res->body, res->len, &t));
+
+        if (r == 0)
+                l->target = t;
+        else if (r == -ENOENT)
+                l->target = LIFECYCLE_TARGET_ABSENT;
+        observed(l);
+}
+
+static void on_spot(Imds *i, const ImdsResult *res, void *userdata) {
+        Lifecycle *l = userdata;
+        LifecycleSpot s;
+        int r = notice_result(l, N_SPOT, res,
+                              res->error ? 0 : lifecycle_parse_spot(res->body, res->len, &s));
+
+        if (r == 0 && (!l->have_spot || s.time != l->spot.time))
+                log_warning("spot interruption notice: %s at %lld", s.action, (long long) s.time);
+        if (r == 0 || r == -ENOENT) {
+                l->have_spot = r == 0;
+                if (r == 0)
+                        l->spot = s;
+        }
+        observed(l);
+}
+
+static void on_rebalance(Imds *i, const ImdsResult *res, void *userdata) {
+        Lifecycle *l = userdata;
+        time_t t = 0;
+        int r = notice_result(l, N_REBALANCE, res,
+                              res->error ? 0 : lifecycle_parse_rebalance(res->body, res->len, &t));
+
+        if (r == 0 || r == -ENOENT) {
+                l->have_rebalance = r == 0;
+                l->rebalance = t;
+        }
+        observed(l);
+}
+
+static void on_scheduled(Imds *i, const ImdsResult *res, void *userdata) {
+        Lifecycle *l = userdata;
+        LifecycleScheduled ev[LIFECYCLE_MAX_SCHEDULED];
+        size_t n = 0;
+        int r = notice_result(l, N_SCHEDULED, res,
+                              res->error ? 0
+                                         : lifecycle_parse_scheduled(res->body, res->len, ev,
+                                                                     ELEMENTSOF(ev), &n));
+
+        if (r == 0 || r == -ENOENT) {
+                memcpy(l->scheduled, ev, n * sizeof(ev[0]));
+                l->n_scheduled = n;
+        }
+        observed(l);
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        Lifecycle *l = userdata;
+        static const char *const paths[_N_MAX] = {LIFECYCLE_IMDS_TARGET, LIFECYCLE_IMDS_SPOT,
+                                                  LIFECYCLE_IMDS_REBALANCE,
+                                                  LIFECYCLE_IMDS_SCHEDULED};
+        static const imds_done_cb cbs[_N_MAX] = {on_target, on_spot, on_rebalance, on_scheduled};
+
+        (void) sd_event_source_set_time_relative(
+                s, (uint64_t) (cfg(l)->hooks.poll_interval * USEC_PER_SEC));
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
+        if (l->pending > 0 || l->describe)
+                return 0;        /* the last round is still out: IMDS is slow, do not pile up */
+        l->pending = _N_MAX + 1; /* held until every call is out */
+        for (int i = 0; i < _N_MAX; i++)
+                if (imds_get(l->m->imds, paths[i], cbs[i], l, &l->imds[i]) < 0)
+                        l->pending--;
+        observed(l);
+        return 0;
+}
+
+/* ---- the module's surface ---------------------------------------------------------- */
+
+Lifecycle *lifecycle_new(Manager *m) {
+        Lifecycle *l = calloc(1, sizeof(*l));
+
+        if (!l)
+                return NULL;
+        l->m = m;
+        if (remedy_new(m->event, &l->remedy) < 0 ||
+            sd_event_add_time_relative(m->event, &l->tick, CLOCK_BOOTTIME, 0, USEC_PER_SEC / 20,
+                                       on_tick, l) < 0)
+                return lifecycle_free(l);
+        return l;
+}
+
+Lifecycle *lifecycle_free(Lifecycle *l) {
+        if (!l)
+                return NULL;
+        stop_job(l);
+        for (int i = 0; i < _N_MAX; i++)
+                imds_call_cancel(l->imds[i]);
+        aws_call_cancel(l->describe);
+        remedy_job_cancel(l->unit_job);
+        remedy_free(l->remedy);
+        sd_event_source_disable_unref(l->tick);
+        for (size_t i = 0; i < l->n_handled; i++)
+                free(l->handled[i]);
+        free(l->group_name);
+        free(l);
+        return NULL;
+}
+
+json_t *lifecycle_status_json(Lifecycle *l) {
+        const StateLifecycle *rec = record(l);
+        json_t *hist = json_array(), *done = json_array(), *sched = json_array(), *o;
+
+        for (size_t i = 0; hist && i < l->n_history; i++)
+                json_array_append_new(hist, json_string(l->history[i]));
+        for (size_t i = 0; done && i < rec->n_hooks_done; i++)
+                json_array_append_new(done, json_string(rec->hooks_done[i]));
+        for (size_t i = 0; sched && i < l->n_scheduled; i++)
+                json_array_append_new(sched,
+                                      json_pack("{s:s,s:s,s:I}", "code", l->scheduled[i].code, "id",
+                                                l->scheduled[i].id, "not_before",
+                                                (json_int_t) l->scheduled[i].not_before));
+        o = json_pack("{s:s,s:s?,s:s?,s:o,s:o,s:o,s:o}", "target",
+                      lifecycle_target_to_string(l->target), "group_state",
+                      l->have_group_state ? l->group_state : NULL, "group", group_name(l), "spot",
+                      l->have_spot ? json_pack("{s:s,s:I}", "action", l->spot.action, "time",
+                                               (json_int_t) l->spot.time)
+                                   : json_null(),
+                      "rebalance",
+                      l->have_rebalance ? json_integer((json_int_t) l->rebalance) : json_null(),
+                      "scheduled", sched, "history", hist);
+        if (o && !isempty(rec->event))
+                json_object_set_new(o, "record",
+                                    json_pack("{s:s,s:s,s:o,s:b,s:i}", "event", rec->event, "key",
+                                              rec->key, "hooks_done", done, "completed",
+                                              rec->completed, "failed",
+                                              (int) lifecycle_record_failed(rec)));
+        else
+                json_decref(done);
+        if (o && l->running)
+                json_object_set_new(o, "running",
+                                    json_pack("{s:s,s:s,s:s,s:s,s:s?,s:i}", "event",
+                                              lifecycle_event_to_string(l->plan.event), "key",
+                                              l->plan.key, "phase", phase_names[l->phase], "hook",
+                                              l->current, "lifecycle_hook", l->plan.complete,
+                                              "heartbeats", (int) l->heartbeats));
+        return o;
+}

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Lifecycle events: Auto Scaling launch and termination hooks, spot interruptions,
+ * rebalance recommendations and scheduled events. The watcher polls IMDS (and, only
+ * while it matters, DescribeAutoScalingInstances), turns what it sees into hooks.d runs,
+ * keeps the group waiting with heartbeats and completes the lifecycle action. Progress
+ * is persisted in State.lifecycle so a restarted drover resumes instead of repeating.
+ *
+ * The parsers and the planner below are pure (no I/O, no clock): the watcher in
+ * lifecycle.c is only the shell around them.
+ */
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "base/macro.h"
+#include "state/state.h"
+
+#define LIFECYCLE_IMDS_TARGET "/latest/meta-data/autoscaling/target-lifecycle-state"
+#define LIFECYCLE_IMDS_SPOT "/latest/meta-data/spot/instance-action"
+#define LIFECYCLE_IMDS_REBALANCE "/latest/meta-data/events/recommendations/rebalance"
+#define LIFECYCLE_IMDS_SCHEDULED "/latest/meta-data/events/maintenance/scheduled"
+
+#define LIFECYCLE_NOTICE_MAX 4096U /* spot / rebalance notices are ~60 bytes */
+#define LIFECYCLE_SCHEDULED_MAX 65536U
+#define LIFECYCLE_MAX_SCHEDULED 16U /* events kept from one answer */
+
+/* In priority order, lowest first: a higher one pre-empts a lower one in progress. */
+typedef enum LifecycleEvent {
+        LIFECYCLE_EVENT_NONE,
+        LIFECYCLE_EVENT_REBALANCE,
+        LIFECYCLE_EVENT_SCHEDULED,
+        LIFECYCLE_EVENT_LAUNCH,
+        LIFECYCLE_EVENT_TERMINATE,
+        LIFECYCLE_EVENT_SPOT,
+        _LIFECYCLE_EVENT_MAX,
+} LifecycleEvent;
+
+/* "rebalance", "scheduled-event", "launch", "terminate", "spot-interruption": the
+ * DROVER_EVENT value, the hooks.d directory and State.lifecycle.event. */
+const char *lifecycle_event_to_string(LifecycleEvent e);
+LifecycleEvent lifecycle_event_from_string(const char *s); /* NONE if unknown */
+
+/* ---- parsers (pure, size-capped, hostile input yields -EBADMSG) ---- */
+
+typedef enum LifecycleTarget {
+        LIFECYCLE_TARGET_UNKNOWN, /* not asked yet, or IMDS failed */
+        LIFECYCLE_TARGET_ABSENT,  /* 404: not in a group (or no transition yet) */
+        LIFECYCLE_TARGET_IN_SERVICE,
+        LIFECYCLE_TARGET_TERMINATED,
+        LIFECYCLE_TARGET_OTHER, /* Standby, Detached, Warmed:*: nothing for us */
+        _LIFECYCLE_TARGET_MAX,
+} LifecycleTarget;
+
+const char *lifecycle_target_to_string(LifecycleTarget t);
+/* autoscaling/target-lifecycle-state; a trailing newline is allowed. */
+int lifecycle_parse_target(const char *body, size_t len, LifecycleTarget *ret);
+
+typedef struct LifecycleSpot {
+        char action[16]; /* "terminate", "stop" or "hibernate" */
+        time_t time;     /* when it happens, Unix seconds */
+} LifecycleSpot;
+
+/* spot/instance-action: {"action": "terminate", "time": "2017-09-18T08:22:00Z"}. */
+int lifecycle_parse_spot(const char *json, size_t len, LifecycleSpot *ret);
+
+/* events/recommendations/rebalance: {"noticeTime": "2020-10-27T08:22:00Z"}. */
+int lifecycle_parse_rebalance(const char *json, size_t len, time_t *ret_notice);
+
+typedef enum LifecycleScheduledState {
+        LIFECYCLE_SCHEDULED_ACTIVE,
+        LIFECYCLE_SCHEDULED_COMPLETED,
+        LIFECYCLE_SCHEDULED_CANCELED,
+} LifecycleScheduledState;
+
+typedef struct LifecycleScheduled {
+        char code[32]; /* instance-reboot, system-reboot, system-maintenance, ... */
+        char id[64];   /* EventId: instance-event-[0-9a-f]+ */
+        time_t not_before;
+        time_t not_after; /* 0 when absent */
+        LifecycleScheduledState state;
+} LifecycleScheduled;
+
+/*
+ * events/maintenance/scheduled: a JSON array of {"Code", "EventId", "NotBefore",
+ * "NotAfter", "State", "Description"}, times as "21 Jan 2019 09:00:43 GMT". Fills up to
+ * max entries of ret (more are ignored); *ret_n is how many. "[]" gives 0.
+ */
+int lifecycle_parse_scheduled(const char *json, size_t len, LifecycleScheduled *ret, size_t max,
+                              size_t *ret_n);
+
+/* "2017-09-18T08:22:00Z" (with optional fractional seconds) and "21 Jan 2019 09:00:43
+ * GMT": Unix seconds, -EINVAL if it is neither. */
+int lifecycle_parse_time(const char *s, time_t *ret);
+
+/* ---- the planner (pure) ---- */
+
+typedef struct LifecycleInput {
+        time_t now; /* Unix seconds */
+        LifecycleTarget target;
+        const char *group_state; /* DescribeAutoScalingInstances' LifecycleState,
+                                           * NULL while unknown or outside a group */
+        bool have_spot;
+        LifecycleSpot spot;
+        bool have_rebalance;
+        time_t rebalance_notice;
+        const LifecycleScheduled *scheduled;
+        size_t n_scheduled;
+        /* configuration */
+        const char *terminate_hook_name; /* "" = none */
+        const char *launch_hook_name;
+        char *const *replace_on; /* "rebalance" and scheduled event codes */
+        double launch_timeout;   /* seconds */
+        /* memory */
+        const StateLifecycle *record; /* the persisted record (may be empty) */
+        char *const *handled;         /* keys completed in this run (NULL ok) */
+} LifecycleInput;
+
+typedef struct LifecyclePlan {
+        LifecycleEvent event; /* NONE: nothing to do */
+        bool resume;          /* the record belongs to this event: go on with it */
+        char key[128];        /* State.lifecycle.key */
+        const char *dirs[3];  /* hooks.d directories in run order, NULL-terminated */
+        const char *unit;     /* systemd target to start, or NULL */
+        const char *complete; /* lifecycle hook to complete, NULL for none */
+        bool unconfigured;    /* a group transition with no hook name configured */
+        bool wait_ready;      /* launch: readiness checks must pass first */
+        bool replace;         /* replace_on asks for a replacement */
+        time_t deadline;      /* when the window closes, 0 if unknown */
+        char spot_action[16]; /* DROVER_SPOT_ACTION */
+        char event_code[32];  /* DROVER_EVENT_CODE */
+} LifecyclePlan;
+
+/*
+ * The most urgent event that is present and not yet handled, and what it takes. An
+ * event is handled when the record has its key and is completed, or when its key is in
+ * handled. A spot interruption runs spot-interruption/ then terminate/; a termination
+ * that follows a completed spot interruption only completes the action when the group
+ * waits for it. Returns 0 (plan.event NONE when idle).
+ */
+int lifecycle_plan(const LifecycleInput *in, LifecyclePlan *ret);
+
+typedef enum LifecycleCompletion {
+        LIFECYCLE_COMPLETE_NOW,  /* the group waits in the hook's :Wait state */
+        LIFECYCLE_COMPLETE_WAIT, /* not there yet (Pending, Terminating) or unknown */
+        LIFECYCLE_COMPLETE_GONE, /* the action ended without us (timed out, done elsewhere) */
+} LifecycleCompletion;
+
+/* Whether CompleteLifecycleAction can be sent for event given the group's state. */
+LifecycleCompletion lifecycle_completion(LifecycleEvent event, const char *group_state);
+
+/* ---- the record (pure helpers on State.lifecycle) ---- */
+
+/* Starts a record for a new event. Terminate hooks that already ran for this instance
+ * (a spot interruption before a termination) stay done. */
+void lifecycle_record_start(StateLifecycle *rec, LifecycleEvent event, const char *key);
+/* Notes that dir/name finished (ok or failed). -E2BIG when the record is full or the
+ * name too long: the hook then simply runs again after a restart. */
+int lifecycle_record_add(StateLifecycle *rec, const char *dir, const char *name, bool ok);
+/* 0 not run, 1 finished ok, 2 finished and failed. */
+int lifecycle_record_find(const StateLifecycle *rec, const char *dir, const char *name);
+/* How many hooks of the record failed. */
+unsigned lifecycle_record_failed(const StateLifecycle *rec);
+
+/* ---- the watcher ---- */
+
+typedef struct Manager Manager;
+typedef struct Lifecycle Lifecycle;
+
+/* Starts polling; call once the identity (and so the persisted state) is known. */
+Lifecycle *lifecycle_new(Manager *m);
+/* Cancels polls, calls and hooks (killing their process groups). NULL ok. */
+Lifecycle *lifecycle_free(Lifecycle *l);
+/* What it sees, what runs, what ran: for `drover status --json`. */
+json_t *lifecycle_status_json(Lifecycle *l);

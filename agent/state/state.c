@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: MIT */
+#include <jansson.h>
+#include <stdio.h>
+
+#include "state/state.h"
+#include "base/util.h"
+
+static const char *const action_names[_REPLACE_ACTION_MAX] = {
+        [REPLACE_SET_UNHEALTHY] = "set-unhealthy",
+        [REPLACE_TERMINATE_IN_ASG] = "terminate-in-asg",
+        [REPLACE_TERMINATE] = "terminate",
+        [REPLACE_NONE] = "none",
+};
+
+static bool copy_str(json_t *o, const char *key, char *buf, size_t size) {
+        const char *v = json_string_value(json_object_get(o, key));
+
+        if (!v || strlen(v) >= size)
+                return false;
+        strcpy(buf, v);
+        return true;
+}
+
+static int parse_remediation(json_t *arr, State *s) {
+        size_t i;
+        json_t *item;
+
+        if (!json_is_array(arr))
+                return arr ? -EBADMSG : 0;
+        if (json_array_size(arr) > STATE_MAX_CHECKS)
+                return -EBADMSG;
+        s->remediation = calloc(json_array_size(arr) ?: 1, sizeof(StateRemediation));
+        if (!s->remediation)
+                return -ENOMEM;
+        json_array_foreach(arr, i, item) {
+                StateRemediation *r = &s->remediation[s->n_remediation++];
+                json_t *times = json_object_get(item, "attempts"), *t;
+                size_t k;
+
+                if (!copy_str(item, "check", r->name, sizeof(r->name)) || !json_is_array(times) ||
+                    json_array_size(times) > STATE_MAX_ATTEMPTS)
+                        return -EBADMSG;
+                json_array_foreach(times, k, t) {
+                        if (!json_is_integer(t) || json_integer_value(t) < 0)
+                                return -EBADMSG;
+                        r->attempts[r->n_attempts++] = (time_t) json_integer_value(t);
+                }
+        }
+        return 0;
+}
+
+static int parse_lifecycle(json_t *o, StateLifecycle *l) {
+        json_t *done = json_object_get(o, "hooks_done"), *h;
+        size_t i;
+
+        if (!o)
+                return 0;
+        if (!json_is_object(o) || !copy_str(o, "event", l->event, sizeof(l->event)) ||
+            !copy_str(o, "key", l->key, sizeof(l->key)) || !json_is_array(done) ||
+            json_array_size(done) > STATE_MAX_HOOKS)
+                return -EBADMSG;
+        l->completed = json_is_true(json_object_get(o, "completed"));
+        json_array_foreach(done, i, h) {
+                const char *v = json_string_value(h);
+                if (!v || strlen(v) >= sizeof(l->hooks_done[0]))
+                        return -EBADMSG;
+                strcpy(l->hooks_done[l->n_hooks_done++], v);
+        }
+        return 0;
+}
+
+int state_parse(const char *json, size_t len, const char *instance_id, const char *boot_id,
+                State *ret) {
+        _cleanup_(state_done) State s = {};
+        json_t *doc, *repl;
+        json_error_t err;
+        int r = 0;
+
+        if (len > STATE_MAX_BYTES)
+                return -EFBIG;
+        doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
+        if (!json_is_object(doc)) {
+                json_decref(doc);
+                return -EBADMSG;
+        }
+        if (!copy_str(doc, "instance_id", s.instance_id, sizeof(s.instance_id)) ||
+            !copy_str(doc, "boot_id", s.boot_id, sizeof(s.boot_id)))
+                r = -EBADMSG;
+        else if (!streq(s.instance_id, instance_id)) {
+                /* Baked into an image on another instance: none of it is ours. */
+                json_decref(doc);
+                *ret = (State){};
+                return 0;
+        }
+        repl = json_object_get(doc, "replacement");
+        if (r == 0 && json_is_object(repl)) {
+                const char *a = json_string_value(json_object_get(repl, "action"));
+                json_t *at = json_object_get(repl, "requested_at");
+
+                s.action = _REPLACE_ACTION_MAX;
+                for (int i = 0; a && i < _REPLACE_ACTION_MAX; i++)
+                        if (streq(a, action_names[i]))
+                                s.action = i;
+                if (s.action == _REPLACE_ACTION_MAX || !json_is_integer(at))
+                        r = -EBADMSG;
+                s.requested = true;
+                s.requested_at = (time_t) json_integer_value(at);
+                s.confirmed = json_is_true(json_object_get(repl, "confirmed"));
+        } else if (r == 0 && repl)
+                r = -EBADMSG;
+        if (r == 0 && streq(s.boot_id, boot_id)) {
+                /* Times and running hooks belong to this boot only. */
+                r = parse_remediation(json_object_get(doc, "remediation"), &s);
+                if (r == 0)
+                        r = parse_lifecycle(json_object_get(doc, "lifecycle"), &s.lifecycle);
+        }
+        json_decref(doc);
+        if (r < 0)
+                return r;
+        snprintf(s.boot_id, sizeof(s.boot_id), "%s", boot_id);
+        *ret = s;
+        s = (State){};
+        return 0;
+}
+
+int state_format(const State *s, char **ret) {
+        json_t *doc = json_pack("{s:s,s:s}", "instance_id", s->instance_id, "boot_id", s->boot_id);
+        json_t *rem = json_array();
+        char *text;
+
+        if (!doc || !rem)
+                goto oom;
+        if (s->requested &&
+            json_object_set_new(doc, "replacement",
+                                json_pack("{s:s,s:I,s:b}", "action", action_names[s->action],
+                                          "requested_at", (json_int_t) s->requested_at,
+                                          "confirmed", s->confirmed)) < 0)
+                goto oom;
+        for (size_t i = 0; i < s->n_remediation; i++) {
+                json_t *times = json_array();
+                for (size_t k = 0; times && k < s->remediation[i].n_attempts; k++)
+                        json_array_append_new(times,
+                                              json_integer(s->remediation[i].attempts[k]));
+                if (json_array_append_new(rem, json_pack("{s:s,s:o}", "check",
+                                                         s->remediation[i].name, "attempts",
+                                                         times)) < 0)
+                        goto oom;
+        }
+        json_object_set_new(doc, "remediation", TAKE_PTR(rem));
+        if (!isempty(s->lifecycle.event)) {
+                json_t *done = json_array();
+                for (size_t i = 0; done && i < s->lifecycle.n_hooks_done; i++)
+                        json_array_append_new(done, json_string(s->lifecycle.hooks_done[i]));
+                if (json_object_set_new(doc, "lifecycle",
+                                        json_pack("{s:s,s:s,s:o,s:b}", "event", s->lifecycle.event,
+                                                  "key", s->lifecycle.key, "hooks_done", done,
+                                                  "completed", s->lifecycle.completed)) < 0)
+                        goto oom;
+        }
+        text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+        json_decref(doc);
+        if (!text)
+                return -ENOMEM;
+        *ret = text;
+        return 0;
+oom:
+        json_decref(rem);
+        json_decref(doc);
+        return -ENOMEM;
+}
+
+int state_load(const char *dir, const char *instance_id, const char *boot_id, State *ret) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t len;
+        int r;
+
+        if (asprintf(&path, "%s/state.json", dir) < 0)
+                return -ENOMEM;
+        r = read_file_capped(path, STATE_MAX_BYTES, &text, &len);
+        if (r == -ENOENT) {
+                *ret = (State){};
+                snprintf(ret->instance_id, sizeof(ret->instance_id), "%s", instance_id);
+                snprintf(ret->boot_id, sizeof(ret->boot_id), "%s", boot_id);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        r = state_parse(text, len, instance_id, boot_id, ret);
+        if (r == 0 && isempty(ret->instance_id)) {
+                snprintf(ret->instance_id, sizeof(ret->instance_id), "%s", instance_id);
+                snprintf(ret->boot_id, sizeof(ret->boot_id), "%s", boot_id);
+        }
+        return r;
+}
+
+int state_save(const char *dir, const State *s) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        int r;
+
+        r = state_format(s, &text);
+        if (r < 0)
+                return r;
+        if (asprintf(&path, "%s/state.json", dir) < 0)
+                return -ENOMEM;
+        return write_file_atomic(path, text, strlen(text), 0600);
+}
+
+void state_done(State *s) {
+        free(s->remediation);
+        s->remediation = NULL;
+        s->n_remediation = 0;
+}
+
+int state_boot_id(char ret[static 37]) {
+        _cleanup_free_ char *text = NULL;
+        int r = read_file_capped("/proc/sys/kernel/random/boot_id", 64, &text, NULL);
+
+        if (r < 0)
+                return r;
+        if (strlen(text) < 36)
+                return -EBADMSG;
+        memcpy(ret, text, 36);
+        ret[36] = 0;
+        return 0;
+}
+
+int state_remediation(State *s, const char *check, StateRemediation **ret) {
+        StateRemediation *n;
+
+        for (size_t i = 0; i < s->n_remediation; i++)
+                if (streq(s->remediation[i].name, check)) {
+                        *ret = &s->remediation[i];
+                        return 0;
+                }
+        if (s->n_remediation >= STATE_MAX_CHECKS || strlen(check) >= sizeof(n->name))
+                return -E2BIG;
+        n = realloc(s->remediation, (s->n_remediation + 1) * sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        s->remediation = n;
+        n = &s->remediation[s->n_remediation++];
+        *n = (StateRemediation){};
+        strcpy(n->name, check);
+        *ret = n;
+        return 0;
+}
+
+void state_remediation_add(StateRemediation *r, time_t t) {
+        if (r->n_attempts == STATE_MAX_ATTEMPTS) {
+                memmove(r->attempts, r->attempts + 1, (STATE_MAX_ATTEMPTS - 1) * sizeof(time_t));
+                r->n_attempts--;
+        }
+        r->attempts[r->n_attempts++] = t;
+}
