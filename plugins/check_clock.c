@@ -28,22 +28,22 @@ typedef struct Options {
 } Options;
 
 static int read_kernel(ClockReading *ret) {
-        struct timex tx = {.modes = 0};
+        struct timex tx = { .modes = 0 };
         int state = adjtimex(&tx);
 
         if (state < 0)
                 return negative_errno();
-        *ret = (ClockReading){.state = state,
-                              .status = tx.status,
-                              .esterror_us = tx.esterror,
-                              .maxerror_us = tx.maxerror};
+        *ret = (ClockReading){ .state = state,
+                               .status = tx.status,
+                               .esterror_us = tx.esterror,
+                               .maxerror_us = tx.maxerror };
         return 0;
 }
 
 /* Test fixture: "state=N status=N esterror=N maxerror=N", whitespace separated. */
 static int read_fixture(const char *path, ClockReading *ret) {
         _cleanup_free_ char *text = NULL;
-        ClockReading c = {.state = -1, .status = -1, .esterror_us = -1, .maxerror_us = -1};
+        ClockReading c = { .state = -1, .status = -1, .esterror_us = -1, .maxerror_us = -1 };
         char *save = NULL;
         int r;
 
@@ -121,13 +121,13 @@ static void help(void) {
 }
 
 static void parse_args(int argc, char *argv[], Options *o) {
-        static const struct option longopts[] = {{"warning", required_argument, NULL, 'w'},
-                                                 {"critical", required_argument, NULL, 'c'},
-                                                 {"timeout", required_argument, NULL, 't'},
-                                                 {"help", no_argument, NULL, 'h'},
-                                                 {"version", no_argument, NULL, 'V'},
-                                                 {"timex", required_argument, NULL, 'X'},
-                                                 {}};
+        static const struct option longopts[] = { { "warning", required_argument, NULL, 'w' },
+                                                  { "critical", required_argument, NULL, 'c' },
+                                                  { "timeout", required_argument, NULL, 't' },
+                                                  { "help", no_argument, NULL, 'h' },
+                                                  { "version", no_argument, NULL, 'V' },
+                                                  { "timex", required_argument, NULL, 'X' },
+                                                  {} };
         int c;
 
         (void) plugin_range_parse("0.1", &o->warn);

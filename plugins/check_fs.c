@@ -32,8 +32,8 @@ typedef struct Options {
 
 /* Test fixture for statvfs: "bsize=N blocks=N bfree=N bavail=N files=N ffree=N favail=N". */
 static int read_statvfs_fixture(const char *path, struct statvfs *ret) {
-        static const char *const keys[] = {"bsize", "blocks", "bfree", "bavail",
-                                           "files", "ffree",  "favail"};
+        static const char *const keys[] = { "bsize", "blocks", "bfree", "bavail",
+                                            "files", "ffree",  "favail" };
         unsigned long long v[ELEMENTSOF(keys)] = {};
         _cleanup_free_ char *text = NULL;
         char *save = NULL;
@@ -57,14 +57,14 @@ static int read_statvfs_fixture(const char *path, struct statvfs *ret) {
                 if (errno || end == eq + 1 || *end)
                         return -EINVAL;
         }
-        *ret = (struct statvfs){.f_frsize = v[0],
-                                .f_bsize = v[0],
-                                .f_blocks = v[1],
-                                .f_bfree = v[2],
-                                .f_bavail = v[3],
-                                .f_files = v[4],
-                                .f_ffree = v[5],
-                                .f_favail = v[6]};
+        *ret = (struct statvfs){ .f_frsize = v[0],
+                                 .f_bsize = v[0],
+                                 .f_blocks = v[1],
+                                 .f_bfree = v[2],
+                                 .f_bavail = v[3],
+                                 .f_files = v[4],
+                                 .f_ffree = v[5],
+                                 .f_favail = v[6] };
         return 0;
 }
 
@@ -75,7 +75,7 @@ typedef enum ProbeStep {
         PROBE_UNLINK,
         _PROBE_MAX
 } ProbeStep;
-static const char *const probe_step_name[] = {"create", "write", "fsync", "remove"};
+static const char *const probe_step_name[] = { "create", "write", "fsync", "remove" };
 
 static _Noreturn void probe_child(int pipefd, const Options *o) {
         char path[PATH_MAX], block[4096];
@@ -89,9 +89,9 @@ static _Noreturn void probe_child(int pipefd, const Options *o) {
         if (!err && (step = PROBE_WRITE, write(fd, block, sizeof(block)) != sizeof(block)))
                 err = errno ? errno : EIO;
         if (!err && o->probe_delay > 0) {
-                struct timespec ts = {
-                        (time_t) o->probe_delay,
-                        (long) ((o->probe_delay - (double) (time_t) o->probe_delay) * 1e9)};
+                struct timespec ts = { (time_t) o->probe_delay,
+                                       (long) ((o->probe_delay - (double) (time_t) o->probe_delay) *
+                                               1e9) };
                 (void) nanosleep(&ts, NULL);
         }
         if (!err && (step = PROBE_FSYNC, fsync(fd) < 0))
@@ -103,7 +103,7 @@ static _Noreturn void probe_child(int pipefd, const Options *o) {
                 err = errno;
         }
         if (err) {
-                int msg[2] = {step, err};
+                int msg[2] = { step, err };
                 ssize_t w = write(pipefd, msg, sizeof(msg));
                 (void) w;
         }
@@ -113,7 +113,7 @@ static _Noreturn void probe_child(int pipefd, const Options *o) {
 /* Runs the probe; *ret_secs is how long it took. The status is the verdict. */
 static NagiosStatus probe_run(const Options *o, double *ret_secs, PluginOutput *out) {
         struct timespec t0, t1;
-        int p[2], msg[2] = {0, 0}, status = 0;
+        int p[2], msg[2] = { 0, 0 }, status = 0;
         pid_t pid;
 
         if (pipe2(p, O_CLOEXEC) < 0) {
@@ -149,7 +149,7 @@ static NagiosStatus probe_run(const Options *o, double *ret_secs, PluginOutput *
                                    o->probe_dir, o->probe_timeout);
                         return NAGIOS_CRITICAL;
                 }
-                (void) nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+                (void) nanosleep(&(struct timespec){ 0, 5 * 1000 * 1000 }, NULL);
         }
         if (read(p[0], msg, sizeof(msg)) != sizeof(msg) &&
             !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
@@ -246,22 +246,22 @@ static void parse_free_range(const char *opt, const char *arg, PluginRange *ret)
 }
 
 static void parse_args(int argc, char *argv[], Options *o) {
-        static const struct option longopts[] = {{"path", required_argument, NULL, 'p'},
-                                                 {"mounted", no_argument, NULL, 'm'},
-                                                 {"warning", required_argument, NULL, 'w'},
-                                                 {"critical", required_argument, NULL, 'c'},
-                                                 {"iwarning", required_argument, NULL, 'W'},
-                                                 {"icritical", required_argument, NULL, 'K'},
-                                                 {"probe-dir", required_argument, NULL, 'd'},
-                                                 {"probe-timeout", required_argument, NULL, 'T'},
-                                                 {"no-probe", no_argument, NULL, 'n'},
-                                                 {"timeout", required_argument, NULL, 't'},
-                                                 {"help", no_argument, NULL, 'h'},
-                                                 {"version", no_argument, NULL, 'V'},
-                                                 {"mountinfo", required_argument, NULL, 'M'},
-                                                 {"statvfs", required_argument, NULL, 'S'},
-                                                 {"probe-delay", required_argument, NULL, 'D'},
-                                                 {}};
+        static const struct option longopts[] = { { "path", required_argument, NULL, 'p' },
+                                                  { "mounted", no_argument, NULL, 'm' },
+                                                  { "warning", required_argument, NULL, 'w' },
+                                                  { "critical", required_argument, NULL, 'c' },
+                                                  { "iwarning", required_argument, NULL, 'W' },
+                                                  { "icritical", required_argument, NULL, 'K' },
+                                                  { "probe-dir", required_argument, NULL, 'd' },
+                                                  { "probe-timeout", required_argument, NULL, 'T' },
+                                                  { "no-probe", no_argument, NULL, 'n' },
+                                                  { "timeout", required_argument, NULL, 't' },
+                                                  { "help", no_argument, NULL, 'h' },
+                                                  { "version", no_argument, NULL, 'V' },
+                                                  { "mountinfo", required_argument, NULL, 'M' },
+                                                  { "statvfs", required_argument, NULL, 'S' },
+                                                  { "probe-delay", required_argument, NULL, 'D' },
+                                                  {} };
         int c;
 
         parse_free_range("-w", "10", &o->warn);
@@ -375,7 +375,7 @@ int main(int argc, char *argv[]) {
         if (!m.ro && !o.no_probe) {
                 char lim[32];
                 plugin_format_number(lim, sizeof(lim), o.probe_timeout);
-                PluginRange crit = {.set = true};
+                PluginRange crit = { .set = true };
                 snprintf(crit.text, sizeof(crit.text), "%s", lim);
                 plugin_perf(&out, "probe_time",
                             (double) (long long) (probe_secs * 1000 + 0.5) / 1000, "s", NULL, &crit,

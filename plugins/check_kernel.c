@@ -50,17 +50,17 @@ static const struct {
         NagiosStatus severity;
         const char *patterns[4];
 } default_classes[] = {
-        {"oom",
-         NAGIOS_WARNING,
-         {"Out of memory: Kill(ed)? process",
-          "oom-kill:", "Memory cgroup out of memory: Kill(ed)? process"}},
-        {"hung_task", NAGIOS_WARNING, {"task .* blocked for more than [0-9]+ seconds"}},
-        {"io_error",
-         NAGIOS_CRITICAL,
-         {"blk_update_request: I/O error", "I/O error, dev ", "Buffer I/O error on dev"}},
-        {"fs_error", NAGIOS_CRITICAL, {"EXT4-fs error", "XFS .* Corruption", "BTRFS error"}},
-        {"ro_remount", NAGIOS_CRITICAL, {"Remounting filesystem read-only"}},
-        {"mce", NAGIOS_CRITICAL, {"Machine check events logged", "mce: \\[Hardware Error\\]"}},
+        { "oom",
+          NAGIOS_WARNING,
+          { "Out of memory: Kill(ed)? process",
+            "oom-kill:", "Memory cgroup out of memory: Kill(ed)? process" } },
+        { "hung_task", NAGIOS_WARNING, { "task .* blocked for more than [0-9]+ seconds" } },
+        { "io_error",
+          NAGIOS_CRITICAL,
+          { "blk_update_request: I/O error", "I/O error, dev ", "Buffer I/O error on dev" } },
+        { "fs_error", NAGIOS_CRITICAL, { "EXT4-fs error", "XFS .* Corruption", "BTRFS error" } },
+        { "ro_remount", NAGIOS_CRITICAL, { "Remounting filesystem read-only" } },
+        { "mce", NAGIOS_CRITICAL, { "Machine check events logged", "mce: \\[Hardware Error\\]" } },
 };
 
 static Class *class_get(Options *o, const char *name, size_t len) {
@@ -180,7 +180,7 @@ static int journal_scan(sd_journal *j, Options *o, char **cursor, unsigned long 
 }
 
 static NagiosStatus report(const Options *o, unsigned long seen, PluginOutput *out) {
-        static const PluginRange alert_any = {.end = 0, .set = true, .text = "0"};
+        static const PluginRange alert_any = { .end = 0, .set = true, .text = "0" };
         const Class *worst = NULL;
         NagiosStatus s = NAGIOS_OK;
 
@@ -228,17 +228,17 @@ static void help(void) {
 }
 
 static void parse_args(int argc, char *argv[], Options *o) {
-        static const struct option longopts[] = {{"state", required_argument, NULL, 's'},
-                                                 {"boot", required_argument, NULL, 'b'},
-                                                 {"pattern", required_argument, NULL, 'e'},
-                                                 {"severity", required_argument, NULL, 'S'},
-                                                 {"no-default-patterns", no_argument, NULL, 'E'},
-                                                 {"journal-file", required_argument, NULL, 'f'},
-                                                 {"directory", required_argument, NULL, 'D'},
-                                                 {"timeout", required_argument, NULL, 't'},
-                                                 {"help", no_argument, NULL, 'h'},
-                                                 {"version", no_argument, NULL, 'V'},
-                                                 {}};
+        static const struct option longopts[] = { { "state", required_argument, NULL, 's' },
+                                                  { "boot", required_argument, NULL, 'b' },
+                                                  { "pattern", required_argument, NULL, 'e' },
+                                                  { "severity", required_argument, NULL, 'S' },
+                                                  { "no-default-patterns", no_argument, NULL, 'E' },
+                                                  { "journal-file", required_argument, NULL, 'f' },
+                                                  { "directory", required_argument, NULL, 'D' },
+                                                  { "timeout", required_argument, NULL, 't' },
+                                                  { "help", no_argument, NULL, 'h' },
+                                                  { "version", no_argument, NULL, 'V' },
+                                                  {} };
         const char *patterns[CLASS_MAX * PATTERN_MAX], *severities[CLASS_MAX * 2];
         size_t n_patterns = 0, n_severities = 0;
         int c;

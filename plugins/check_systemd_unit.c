@@ -45,10 +45,10 @@ static NagiosStatus unit_state_status(const char *active) {
                 const char *state;
                 NagiosStatus status;
         } table[] = {
-                {"active", NAGIOS_OK},           {"reloading", NAGIOS_OK},
-                {"activating", NAGIOS_WARNING},  {"deactivating", NAGIOS_WARNING},
-                {"inactive", NAGIOS_CRITICAL},   {"failed", NAGIOS_CRITICAL},
-                {"maintenance", NAGIOS_WARNING}, {"refreshing", NAGIOS_OK},
+                { "active", NAGIOS_OK },           { "reloading", NAGIOS_OK },
+                { "activating", NAGIOS_WARNING },  { "deactivating", NAGIOS_WARNING },
+                { "inactive", NAGIOS_CRITICAL },   { "failed", NAGIOS_CRITICAL },
+                { "maintenance", NAGIOS_WARNING }, { "refreshing", NAGIOS_OK },
         };
         for (size_t i = 0; i < ELEMENTSOF(table); i++)
                 if (streq(active, table[i].state))
@@ -63,7 +63,7 @@ static size_t history_parse(const char *text, Sample *s, size_t max) {
         for (const char *p = text; p && *p && n < max;) {
                 unsigned long long t, v;
                 if (sscanf(p, "%llu %llu", &t, &v) == 2 && v <= UINT32_MAX)
-                        s[n++] = (Sample){.t = t, .n = (uint32_t) v};
+                        s[n++] = (Sample){ .t = t, .n = (uint32_t) v };
                 p = strchr(p, '\n');
                 if (p)
                         p++;
@@ -113,7 +113,7 @@ static int history_update(const Options *o, uint64_t now, uint32_t current, uint
         r = plugin_read_file(path, 64 * 1024, &text);
         n = r >= 0 ? history_parse(text, s, HISTORY_MAX) : 0;
         *ret = history_restarts(s, n, now, o->window, current);
-        s[n++] = (Sample){.t = now, .n = current};
+        s[n++] = (Sample){ .t = now, .n = current };
         out = malloc(n * 48 + 1);
         if (!out) {
                 free(s);
@@ -259,17 +259,17 @@ static void help(void) {
 }
 
 static void parse_args(int argc, char *argv[], Options *o) {
-        static const struct option longopts[] = {{"unit", required_argument, NULL, 'u'},
-                                                 {"failed", no_argument, NULL, 'f'},
-                                                 {"exclude", required_argument, NULL, 'x'},
-                                                 {"warning", required_argument, NULL, 'w'},
-                                                 {"critical", required_argument, NULL, 'c'},
-                                                 {"window", required_argument, NULL, 'W'},
-                                                 {"state-dir", required_argument, NULL, 's'},
-                                                 {"timeout", required_argument, NULL, 't'},
-                                                 {"help", no_argument, NULL, 'h'},
-                                                 {"version", no_argument, NULL, 'V'},
-                                                 {}};
+        static const struct option longopts[] = { { "unit", required_argument, NULL, 'u' },
+                                                  { "failed", no_argument, NULL, 'f' },
+                                                  { "exclude", required_argument, NULL, 'x' },
+                                                  { "warning", required_argument, NULL, 'w' },
+                                                  { "critical", required_argument, NULL, 'c' },
+                                                  { "window", required_argument, NULL, 'W' },
+                                                  { "state-dir", required_argument, NULL, 's' },
+                                                  { "timeout", required_argument, NULL, 't' },
+                                                  { "help", no_argument, NULL, 'h' },
+                                                  { "version", no_argument, NULL, 'V' },
+                                                  {} };
         double d;
         int c;
 

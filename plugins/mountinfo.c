@@ -70,8 +70,8 @@ int mountinfo_find(char *text, const char *path, MountEntry *ret) {
                     len < best_len)
                         continue;
                 best_len = len;
-                best = (MountEntry){.found = true,
-                                    .ro = has_option(f[5], "ro") || has_option(super, "ro")};
+                best = (MountEntry){ .found = true,
+                                     .ro = has_option(f[5], "ro") || has_option(super, "ro") };
                 strcpy(best.mountpoint, f[4]);
                 snprintf(best.fstype, sizeof(best.fstype), "%s", fstype);
         }

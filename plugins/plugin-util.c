@@ -37,7 +37,7 @@ int plugin_parse_state(const char *s, NagiosStatus *ret) {
 }
 
 int plugin_range_parse(const char *s, PluginRange *ret) {
-        PluginRange r = {.set = true};
+        PluginRange r = { .set = true };
         char buf[64];
         char *colon, *start, *end;
 
@@ -221,7 +221,7 @@ static void on_alarm(int sig) {
 }
 
 void plugin_arm_timeout(const char *name, unsigned seconds, NagiosStatus state) {
-        struct sigaction sa = {.sa_handler = on_alarm};
+        struct sigaction sa = { .sa_handler = on_alarm };
         char msg[64];
 
         snprintf(msg, sizeof(msg), "timed out after %u s", seconds);

@@ -234,14 +234,14 @@ static int parse_group(const XmlNode *m, AsgGroup **ret) {
                 r = parse_uint(m, "HealthCheckGracePeriod", &g->health_check_grace_period);
         /* The fleet guard divides by it: absent is not zero, it is a broken answer. */
         if (r >= 0)
-                r = xml_find_text(m, "DesiredCapacity") ?
-                            parse_uint(m, "DesiredCapacity", &g->desired_capacity) : -EBADMSG;
+                r = xml_find_text(m, "DesiredCapacity")
+                            ? parse_uint(m, "DesiredCapacity", &g->desired_capacity)
+                            : -EBADMSG;
         if (r >= 0)
                 r = parse_instance_list(xml_child(m, "Instances"), g->name, &g->instances,
                                         &g->n_instances);
         if (r >= 0)
-                r = parse_processes(xml_child(m, "SuspendedProcesses"),
-                                    &g->suspended_processes);
+                r = parse_processes(xml_child(m, "SuspendedProcesses"), &g->suspended_processes);
         if (r >= 0)
                 r = parse_tags(xml_child(m, "Tags"), g);
         if (r < 0)

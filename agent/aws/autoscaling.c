@@ -237,8 +237,8 @@ int asg_describe_activities(Aws *a, const char *name, time_t since, asg_activiti
 }
 
 /* A call whose answer only says "done": the params are "key", "value" pairs. */
-static int simple_call(Aws *a, AwsService s, const char *action, const char *const *kv,
-                       size_t n_kv, asg_done_cb cb, void *userdata, AwsCall **ret) {
+static int simple_call(Aws *a, AwsService s, const char *action, const char *const *kv, size_t n_kv,
+                       asg_done_cb cb, void *userdata, AwsCall **ret) {
         QueryParams *p;
         AsgOp *op;
 
@@ -261,16 +261,19 @@ static int simple_call(Aws *a, AwsService s, const char *action, const char *con
 int asg_set_instance_health(Aws *a, const char *instance_id, bool healthy,
                             bool respect_grace_period, asg_done_cb cb, void *userdata,
                             AwsCall **ret) {
-        const char *kv[] = { "InstanceId", instance_id,
-                             "HealthStatus", healthy ? "Healthy" : "Unhealthy",
-                             "ShouldRespectGracePeriod", respect_grace_period ? "true" : "false" };
+        const char *kv[] = { "InstanceId",
+                             instance_id,
+                             "HealthStatus",
+                             healthy ? "Healthy" : "Unhealthy",
+                             "ShouldRespectGracePeriod",
+                             respect_grace_period ? "true" : "false" };
 
-        return simple_call(a, AWS_SERVICE_AUTOSCALING, "SetInstanceHealth", kv, ELEMENTSOF(kv),
-                           cb, userdata, ret);
+        return simple_call(a, AWS_SERVICE_AUTOSCALING, "SetInstanceHealth", kv, ELEMENTSOF(kv), cb,
+                           userdata, ret);
 }
 
-int asg_terminate_instance(Aws *a, const char *instance_id, bool decrement_desired,
-                           asg_done_cb cb, void *userdata, AwsCall **ret) {
+int asg_terminate_instance(Aws *a, const char *instance_id, bool decrement_desired, asg_done_cb cb,
+                           void *userdata, AwsCall **ret) {
         const char *kv[] = { "InstanceId", instance_id, "ShouldDecrementDesiredCapacity",
                              decrement_desired ? "true" : "false" };
 
@@ -279,10 +282,10 @@ int asg_terminate_instance(Aws *a, const char *instance_id, bool decrement_desir
 }
 
 int asg_complete_lifecycle_action(Aws *a, const char *group, const char *hook,
-                                  const char *instance_id, const char *result,
-                                  asg_done_cb cb, void *userdata, AwsCall **ret) {
-        const char *kv[] = { "AutoScalingGroupName", group, "LifecycleHookName", hook,
-                             "InstanceId", instance_id, "LifecycleActionResult", result };
+                                  const char *instance_id, const char *result, asg_done_cb cb,
+                                  void *userdata, AwsCall **ret) {
+        const char *kv[] = { "AutoScalingGroupName", group,       "LifecycleHookName",     hook,
+                             "InstanceId",           instance_id, "LifecycleActionResult", result };
 
         if (!result || (!streq(result, "CONTINUE") && !streq(result, "ABANDON")))
                 return -EINVAL;
@@ -292,8 +295,8 @@ int asg_complete_lifecycle_action(Aws *a, const char *group, const char *hook,
 
 int asg_record_heartbeat(Aws *a, const char *group, const char *hook, const char *instance_id,
                          asg_done_cb cb, void *userdata, AwsCall **ret) {
-        const char *kv[] = { "AutoScalingGroupName", group, "LifecycleHookName", hook,
-                             "InstanceId", instance_id };
+        const char *kv[] = { "AutoScalingGroupName", group,      "LifecycleHookName", hook,
+                             "InstanceId",           instance_id };
 
         return simple_call(a, AWS_SERVICE_AUTOSCALING, "RecordLifecycleActionHeartbeat", kv,
                            ELEMENTSOF(kv), cb, userdata, ret);

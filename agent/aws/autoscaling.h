@@ -16,8 +16,8 @@
 typedef struct AsgInstance {
         char *instance_id;
         char *group_name;
-        char *lifecycle_state;   /* "InService", "Pending:Wait", "Terminating:Wait", ... */
-        char *health_status;     /* "Healthy" / "Unhealthy" */
+        char *lifecycle_state; /* "InService", "Pending:Wait", "Terminating:Wait", ... */
+        char *health_status;   /* "Healthy" / "Unhealthy" */
         char *availability_zone;
         bool protected_from_scale_in;
 } AsgInstance;
@@ -42,9 +42,9 @@ typedef struct AsgActivity {
         char *activity_id;
         char *description;
         char *cause;
-        char *status_code;       /* "Successful", "InProgress", ... */
+        char *status_code; /* "Successful", "InProgress", ... */
         time_t start_time;
-        time_t end_time;         /* 0 while in progress */
+        time_t end_time; /* 0 while in progress */
 } AsgActivity;
 
 /* DescribeAutoScalingInstances for one instance. found NULL with error 0: PROVEN not in
@@ -73,11 +73,12 @@ typedef void (*asg_done_cb)(int error, const char *code, const char *message, vo
 int asg_set_instance_health(Aws *a, const char *instance_id, bool healthy,
                             bool respect_grace_period, asg_done_cb cb, void *userdata,
                             AwsCall **ret);
-int asg_terminate_instance(Aws *a, const char *instance_id, bool decrement_desired,
-                           asg_done_cb cb, void *userdata, AwsCall **ret);
+int asg_terminate_instance(Aws *a, const char *instance_id, bool decrement_desired, asg_done_cb cb,
+                           void *userdata, AwsCall **ret);
 int asg_complete_lifecycle_action(Aws *a, const char *group, const char *hook,
-                                  const char *instance_id, const char *result /* CONTINUE|ABANDON */,
-                                  asg_done_cb cb, void *userdata, AwsCall **ret);
+                                  const char *instance_id,
+                                  const char *result /* CONTINUE|ABANDON */, asg_done_cb cb,
+                                  void *userdata, AwsCall **ret);
 int asg_record_heartbeat(Aws *a, const char *group, const char *hook, const char *instance_id,
                          asg_done_cb cb, void *userdata, AwsCall **ret);
 int ec2_terminate_instance(Aws *a, const char *instance_id, asg_done_cb cb, void *userdata,

@@ -36,8 +36,7 @@ const char *aws_service_to_string(AwsService s) {
 static bool region_valid(const char *r) {
         size_t n = strlen(r), dashes = 0;
 
-        if (n < 4 || n > 32 || !islower((unsigned char) r[0]) ||
-            !isdigit((unsigned char) r[n - 1]))
+        if (n < 4 || n > 32 || !islower((unsigned char) r[0]) || !isdigit((unsigned char) r[n - 1]))
                 return false;
         for (size_t i = 0; i < n; i++) {
                 if (r[i] == '-') {
@@ -60,8 +59,8 @@ static bool host_is_loopback(const char *host, size_t n) {
         buf[n] = 0;
         if (streq(buf, "localhost") || streq(buf, "[::1]"))
                 return true;
-        return sscanf(buf, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 &&
-               b < 256 && c < 256 && d < 256;
+        return sscanf(buf, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 && b < 256 &&
+               c < 256 && d < 256;
 }
 
 /* scheme://host[:port][/path] with nothing odd in it. */
@@ -93,8 +92,8 @@ static int check_override(const char *url, const char **ret_why) {
                         break;
                 }
         n = (size_t) ((port ?: end) - h);
-        if (n == 0 || (port && (port + 1 == end || strspn(port + 1, "0123456789") !=
-                                                          (size_t) (end - port - 1)))) {
+        if (n == 0 || (port && (port + 1 == end ||
+                                strspn(port + 1, "0123456789") != (size_t) (end - port - 1)))) {
                 *ret_why = "endpoint has no host, or a bad port";
                 return -EINVAL;
         }

@@ -32,7 +32,7 @@ struct AwsCall {
         void *userdata;
 
         void (*destroy)(void *userdata);
-        bool *freed;        /* set while the callback runs: tells finish() we are gone */
+        bool *freed; /* set while the callback runs: tells finish() we are gone */
         bool in_callback, restart;
 
         unsigned attempts;
@@ -44,10 +44,21 @@ struct AwsCall {
 };
 
 static const char *const auth_codes[] = {
-        "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure",
-        "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException",
-        "UnrecognizedClientException", "MissingAuthenticationToken", "IncompleteSignature",
-        "RequestExpired", "InvalidAccessKeyId", "OptInRequired", "NotAuthorized",
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "AuthFailure",
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "UnrecognizedClientException",
+        "MissingAuthenticationToken",
+        "IncompleteSignature",
+        "RequestExpired",
+        "InvalidAccessKeyId",
+        "OptInRequired",
+        "NotAuthorized",
 };
 
 static bool code_in(const char *code, const char *const *set, size_t n) {
@@ -171,8 +182,10 @@ void aws_call_set_destroy(AwsCall *c, void (*destroy)(void *userdata)) {
 }
 
 static void finish_error(AwsCall *c, int error, const char *code, const char *message) {
-        finish(c, &(AwsResult) { .error = error, .code = strempty(code),
-                                 .message = strempty(message), .attempts = c->attempts });
+        finish(c, &(AwsResult){ .error = error,
+                                .code = strempty(code),
+                                .message = strempty(message),
+                                .attempts = c->attempts });
 }
 
 static int attempt(AwsCall *c);
@@ -201,8 +214,8 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 static int retry_after(AwsCall *c, uint64_t delay_usec) {
-        return sd_event_add_time_relative(http_get_event(c->aws->http), &c->timer,
-                                          CLOCK_MONOTONIC, delay_usec, 0, on_timer, c);
+        return sd_event_add_time_relative(http_get_event(c->aws->http), &c->timer, CLOCK_MONOTONIC,
+                                          delay_usec, 0, on_timer, c);
 }
 
 /* The error a caller sees once the retries are over. */
@@ -241,13 +254,19 @@ static void on_http(HttpCall *hc, const HttpResponse *resp, void *userdata) {
                 parsed_ok = query_parse_error(resp->body, resp->body_len, &qe) >= 0;
 
         if (ok) {
-                finish(c, &(AwsResult) { .status = resp->status, .code = "", .message = "",
-                                         .root = root, .attempts = c->attempts });
+                finish(c, &(AwsResult){ .status = resp->status,
+                                        .code = "",
+                                        .message = "",
+                                        .root = root,
+                                        .attempts = c->attempts });
                 return;
         }
-        kind = aws_retry_classify(&(AwsOutcome) {
-                .error = resp->error, .status = resp->status, .code = qe.code,
-                .message = qe.message, .server_date = resp->date, .now = now });
+        kind = aws_retry_classify(&(AwsOutcome){ .error = resp->error,
+                                                 .status = resp->status,
+                                                 .code = qe.code,
+                                                 .message = qe.message,
+                                                 .server_date = resp->date,
+                                                 .now = now });
         /* A 2xx we cannot read was garbled on the way: worth another attempt. */
         if (resp->error == 0 && resp->status >= 200 && resp->status < 300)
                 kind = AWS_RETRY_TRANSIENT;
@@ -263,8 +282,10 @@ static void on_http(HttpCall *hc, const HttpResponse *resp, void *userdata) {
         /* Role credentials AWS calls expired or unknown: fetch new ones, retry once. */
         if (kind == AWS_RETRY_NONE && !c->creds_retried &&
             strneq(credentials_source(a->creds), "instance-role:", 14) &&
-            code_in(qe.code, (const char *const[]) { "ExpiredToken", "InvalidClientTokenId",
-                                                     "ExpiredTokenException" }, 3)) {
+            code_in(qe.code,
+                    (const char *const[]){ "ExpiredToken", "InvalidClientTokenId",
+                                           "ExpiredTokenException" },
+                    3)) {
                 c->creds_retried = true;
                 credentials_invalidate(a->creds);
                 r = attempt(c);
@@ -280,9 +301,11 @@ static void on_http(HttpCall *hc, const HttpResponse *resp, void *userdata) {
                 if (r >= 0)
                         return;
         }
-        finish(c, &(AwsResult) { .error = final_error(resp, kind, qe.code, parsed_ok),
-                                 .status = resp->status, .code = strempty(qe.code),
-                                 .message = strempty(qe.message), .attempts = c->attempts });
+        finish(c, &(AwsResult){ .error = final_error(resp, kind, qe.code, parsed_ok),
+                                .status = resp->status,
+                                .code = strempty(qe.code),
+                                .message = strempty(qe.message),
+                                .attempts = c->attempts });
 }
 
 /* One attempt, or a wait for credentials first. */
@@ -294,19 +317,27 @@ static int attempt(AwsCall *c) {
 
         if (!creds)
                 return credentials_wait(a->creds, on_credentials, c, &c->waiter);
-        r = query_build(c->params, &(QueryTarget) { .endpoint = a->endpoints[c->service],
-                                                    .region = a->region,
-                                                    .service = aws_service_to_string(c->service),
-                                                    .gzip = c->gzip },
+        r = query_build(c->params,
+                        &(QueryTarget){ .endpoint = a->endpoints[c->service],
+                                        .region = a->region,
+                                        .service = aws_service_to_string(c->service),
+                                        .gzip = c->gzip },
                         creds, aws_now(a), &q);
         if (r < 0)
                 return r;
         c->attempts++;
-        return http_request(a->http, &(HttpRequest) {
-                .method = "POST", .url = q->url, .headers = q->headers, .body = q->body,
-                .body_len = q->body_len, .timeout_ms = a->cfg->timeout_ms,
-                .max_response = AWS_MAX_RESPONSE, .ca_file = a->cfg->ca_file,
-        }, on_http, c, &c->http_call);
+        return http_request(a->http,
+                            &(HttpRequest){
+                                    .method = "POST",
+                                    .url = q->url,
+                                    .headers = q->headers,
+                                    .body = q->body,
+                                    .body_len = q->body_len,
+                                    .timeout_ms = a->cfg->timeout_ms,
+                                    .max_response = AWS_MAX_RESPONSE,
+                                    .ca_file = a->cfg->ca_file,
+                            },
+                            on_http, c, &c->http_call);
 }
 
 int aws_call_continue(AwsCall *c, QueryParams *params) {
@@ -333,8 +364,8 @@ int aws_call_continue(AwsCall *c, QueryParams *params) {
         return r;
 }
 
-int aws_call(Aws *a, AwsService s, QueryParams *params, bool gzip, aws_done_t cb,
-             void *userdata, AwsCall **ret) {
+int aws_call(Aws *a, AwsService s, QueryParams *params, bool gzip, aws_done_t cb, void *userdata,
+             AwsCall **ret) {
         _cleanup_(query_params_freep) QueryParams *p = params;
         AwsCall *c;
         int r;
@@ -344,8 +375,12 @@ int aws_call(Aws *a, AwsService s, QueryParams *params, bool gzip, aws_done_t cb
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        *c = (AwsCall) { .aws = a, .service = s, .gzip = gzip, .cb = cb, .userdata = userdata,
-                         .next = a->calls };
+        *c = (AwsCall){ .aws = a,
+                        .service = s,
+                        .gzip = gzip,
+                        .cb = cb,
+                        .userdata = userdata,
+                        .next = a->calls };
         c->action = strdup(strempty(query_params_action(p)));
         c->params = TAKE_PTR(p);
         if (a->calls)

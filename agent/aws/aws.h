@@ -51,14 +51,14 @@ Aws *aws_free(Aws *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Aws *, aws_free)
 
 typedef struct AwsResult {
-        int error;            /* 0 on success; else negative errno: -EACCES (auth/permission
+        int error;           /* 0 on success; else negative errno: -EACCES (auth/permission
                                * codes), -EAGAIN (throttled after the retries), -EREMOTEIO (5xx
                                * after the retries), -EBADMSG (unparsable answer), -ENOKEY (no
                                * credentials), transport errors from http.h */
-        long status;          /* last HTTP status, 0 if none */
-        const char *code;     /* AWS error code, "" if none */
-        const char *message;  /* AWS error message (sanitised), "" if none */
-        const XmlNode *root;  /* success: the parsed answer (the <ActionResponse> element) */
+        long status;         /* last HTTP status, 0 if none */
+        const char *code;    /* AWS error code, "" if none */
+        const char *message; /* AWS error message (sanitised), "" if none */
+        const XmlNode *root; /* success: the parsed answer (the <ActionResponse> element) */
         unsigned attempts;
 } AwsResult;
 
@@ -69,8 +69,8 @@ typedef void (*aws_done_t)(const AwsResult *result, void *userdata);
  * Sends a Query call; takes ownership of params in all cases. gzip: compress the body
  * (PutMetricData). The callback runs exactly once unless the call is cancelled.
  */
-int aws_call(Aws *a, AwsService s, QueryParams *params, bool gzip, aws_done_t cb,
-             void *userdata, AwsCall **ret);
+int aws_call(Aws *a, AwsService s, QueryParams *params, bool gzip, aws_done_t cb, void *userdata,
+             AwsCall **ret);
 void aws_call_cancel(AwsCall *c);
 
 /*

@@ -42,8 +42,8 @@ static void send_free(void *userdata) {
         free(s);
 }
 
-int cloudwatch_send(Aws *a, Metrics *m, MetricsBatch *batch, cloudwatch_done_cb cb,
-                    void *userdata, AwsCall **ret) {
+int cloudwatch_send(Aws *a, Metrics *m, MetricsBatch *batch, cloudwatch_done_cb cb, void *userdata,
+                    AwsCall **ret) {
         _cleanup_(metrics_batch_freep) MetricsBatch *b = batch;
         Send *s;
         AwsCall *c;
@@ -61,7 +61,7 @@ int cloudwatch_send(Aws *a, Metrics *m, MetricsBatch *batch, cloudwatch_done_cb 
                 (void) metrics_batch_done(m, b->id, METRICS_FAILED);
                 return -ENOMEM;
         }
-        *s = (Send) { .metrics = m, .id = b->id, .cb = cb, .userdata = userdata };
+        *s = (Send){ .metrics = m, .id = b->id, .cb = cb, .userdata = userdata };
         r = aws_call(a, AWS_SERVICE_CLOUDWATCH, TAKE_PTR(b->params),
                      cloudwatch_want_gzip(b->body_len), on_done, s, &c);
         if (r < 0) {

@@ -23,8 +23,8 @@ typedef void (*cloudwatch_done_cb)(int error, MetricsOutcome outcome, const AwsR
  * freeing m). On a synchronous failure the batch is marked METRICS_FAILED at once, the
  * error returned and cb not called.
  */
-int cloudwatch_send(Aws *a, Metrics *m, MetricsBatch *batch, cloudwatch_done_cb cb,
-                    void *userdata, AwsCall **ret);
+int cloudwatch_send(Aws *a, Metrics *m, MetricsBatch *batch, cloudwatch_done_cb cb, void *userdata,
+                    AwsCall **ret);
 
 /* Pure: what an AwsResult error means for the batch. Client errors (-EINVAL: validation)
  * are rejected for good; everything else (throttling, 5xx, network, credentials,

@@ -32,8 +32,8 @@ struct Credentials {
         char source[sizeof("instance-role:") + CREDENTIALS_MAX_ROLE];
 
         ImdsCall *call;
-        unsigned round;      /* bumped per fetch; waiters join the running one */
-        unsigned failures;   /* failed fetches in a row */
+        unsigned round;    /* bumped per fetch; waiters join the running one */
+        unsigned failures; /* failed fetches in a row */
         sd_event_source *timer;
         time_t next_refresh;
         char message[256];
@@ -51,7 +51,7 @@ void credentials_keys_done(CredentialsKeys *k) {
                         secure_wipe(*fields[i], strlen(*fields[i]));
                         free(*fields[i]);
                 }
-        *k = (CredentialsKeys) {};
+        *k = (CredentialsKeys){};
 }
 
 int credentials_parse_iso8601(const char *s, time_t *ret) {
@@ -194,8 +194,7 @@ uint64_t credentials_retry_delay_sec(unsigned failures, time_t now, time_t expir
 
 /* ---- the provider --------------------------------------------------------------------- */
 
-int credentials_new(sd_event *e, Imds *imds, char *(*getenv_fn)(const char *),
-                    Credentials **ret) {
+int credentials_new(sd_event *e, Imds *imds, char *(*getenv_fn)(const char *), Credentials **ret) {
         _cleanup_(credentials_freep) Credentials *c = NULL;
         const char *id, *secret, *token;
 
@@ -265,7 +264,7 @@ const SigV4Credentials *credentials_current(const Credentials *c, time_t now) {
                 return NULL;
         if (!c->from_env && now >= c->keys.expiration)
                 return NULL;
-        m->view = (SigV4Credentials) {
+        m->view = (SigV4Credentials){
                 .access_key_id = c->keys.access_key_id,
                 .secret_access_key = c->keys.secret_access_key,
                 .session_token = c->keys.session_token,
@@ -306,11 +305,12 @@ static void schedule(Credentials *c, time_t at) {
         int r;
 
         if (c->timer)
-                r = sd_event_source_set_time(c->timer, usec) < 0 ? -1 :
-                    sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+                r = sd_event_source_set_time(c->timer, usec) < 0
+                            ? -1
+                            : sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
         else
-                r = sd_event_add_time(c->event, &c->timer, CLOCK_REALTIME, usec,
-                                      USEC_PER_SEC / 2, on_timer, c);
+                r = sd_event_add_time(c->event, &c->timer, CLOCK_REALTIME, usec, USEC_PER_SEC / 2,
+                                      on_timer, c);
         /* Without a timer, the next call after expiry fetches lazily: degraded, not broken. */
         c->next_refresh = r >= 0 ? at : 0;
 }
@@ -348,9 +348,9 @@ static void fetch_done(Credentials *c, int error) {
                 /* Retry on our own only while the old ones still work (a refresh); with
                  * none, the next call asks again. */
                 if (credentials_current(c, now))
-                        schedule(c, now + (time_t) credentials_retry_delay_sec(
-                                                  c->failures, now, c->keys.expiration,
-                                                  random_unit()));
+                        schedule(c, now + (time_t) credentials_retry_delay_sec(c->failures, now,
+                                                                               c->keys.expiration,
+                                                                               random_unit()));
         } else {
                 c->failures = 0;
                 c->message[0] = 0;
@@ -364,9 +364,8 @@ static void fail(Credentials *c, const char *step, const ImdsResult *res, int er
 
         if (res && res->status > 0)
                 snprintf(status, sizeof(status), " (HTTP %ld)", res->status);
-        snprintf(c->message, sizeof(c->message), "instance role credentials: %s failed: %s%s",
-                 step, error == -ENOENT ? "no instance role attached" : strerror(-error),
-                 status);
+        snprintf(c->message, sizeof(c->message), "instance role credentials: %s failed: %s%s", step,
+                 error == -ENOENT ? "no instance role attached" : strerror(-error), status);
         fetch_done(c, error);
 }
 
@@ -431,8 +430,7 @@ static int fetch_start(Credentials *c) {
         return 0;
 }
 
-int credentials_wait(Credentials *c, credentials_cb cb, void *userdata,
-                     CredentialsWaiter **ret) {
+int credentials_wait(Credentials *c, credentials_cb cb, void *userdata, CredentialsWaiter **ret) {
         CredentialsWaiter *w;
         int r;
 
@@ -446,8 +444,9 @@ int credentials_wait(Credentials *c, credentials_cb cb, void *userdata,
         w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
-        *w = (CredentialsWaiter) { .creds = c, .cb = cb, .userdata = userdata,
-                                   .round = c->round, .next = c->waiters };
+        *w = (CredentialsWaiter){
+                .creds = c, .cb = cb, .userdata = userdata, .round = c->round, .next = c->waiters
+        };
         if (c->waiters)
                 c->waiters->prev = w;
         c->waiters = w;

@@ -41,8 +41,7 @@ typedef struct CredentialsWaiter CredentialsWaiter;
  * only the environment is used); it and e must outlive the Credentials (takes a
  * reference on e). getenv_fn NULL means getenv (tests pass their own).
  */
-int credentials_new(sd_event *e, Imds *imds, char *(*getenv_fn)(const char *),
-                    Credentials **ret);
+int credentials_new(sd_event *e, Imds *imds, char *(*getenv_fn)(const char *), Credentials **ret);
 /* Cancels waiters (no callbacks) and the timer; wipes the secrets. Accepts NULL. */
 Credentials *credentials_free(Credentials *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Credentials *, credentials_free)
@@ -114,5 +113,4 @@ time_t credentials_refresh_at(time_t now, time_t expiration, double unit);
  * jitter over CREDENTIALS_RETRY_BASE_SEC * 2^(failures-1), capped, at least 1 s; and,
  * while old credentials are valid, never later than half their remaining life.
  */
-uint64_t credentials_retry_delay_sec(unsigned failures, time_t now, time_t expiration,
-                                     double unit);
+uint64_t credentials_retry_delay_sec(unsigned failures, time_t now, time_t expiration, double unit);

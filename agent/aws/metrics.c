@@ -45,7 +45,7 @@ typedef struct Datum {
         struct Point {
                 double value;
                 uint64_t count;
-        } *points;
+        } * points;
 } Datum;
 
 struct Metrics {
@@ -177,8 +177,7 @@ int metrics_sanitize_name(const char *label, char **ret) {
         return 0;
 }
 
-int metrics_new(const char *namespace, bool high_resolution, size_t buffer_max,
-                Metrics **ret) {
+int metrics_new(const char *namespace, bool high_resolution, size_t buffer_max, Metrics **ret) {
         Metrics *m;
 
         if (!valid_text(namespace, METRICS_MAX_NAME, true) || strneq(namespace, "AWS/", 4))
@@ -281,8 +280,8 @@ static int grow(void **p, size_t *cap, size_t need, size_t size) {
 }
 
 /* Finds or creates the interned series and takes a reference on it. */
-static int series_get(Metrics *m, const char *name, const MetricDimension *dims,
-                      size_t n_dims, MetricUnit unit, Series **ret) {
+static int series_get(Metrics *m, const char *name, const MetricDimension *dims, size_t n_dims,
+                      MetricUnit unit, Series **ret) {
         uint64_t h = series_hash(name, dims, n_dims, unit);
         size_t bytes = sizeof(Series) + strlen(name) + 1;
         Series *s;
@@ -507,8 +506,7 @@ static int emitf(emit_fn emit, void *userdata, const char *value, const char *fm
 }
 
 /* Every parameter of one MetricData member, in the order they go out. */
-static int datum_emit(const Metrics *m, const Datum *d, size_t idx, emit_fn emit,
-                      void *userdata) {
+static int datum_emit(const Metrics *m, const Datum *d, size_t idx, emit_fn emit, void *userdata) {
         const Series *s = d->series;
         bool all_ones = true;
         char buf[64];
@@ -516,10 +514,10 @@ static int datum_emit(const Metrics *m, const Datum *d, size_t idx, emit_fn emit
         struct tm tm;
         int r;
 
-#define EMIT(value, fmt, ...)                                                          \
-        if ((r = emitf(emit, userdata, (value), "MetricData.member.%zu." fmt, idx,    \
-                       ##__VA_ARGS__)) < 0)                                            \
-                return r
+#define EMIT(value, fmt, ...)                                                                      \
+        if ((r = emitf(emit, userdata, (value), "MetricData.member.%zu." fmt, idx,                 \
+                       ##__VA_ARGS__)) < 0)                                                        \
+        return r
         EMIT(s->name, "MetricName");
         for (size_t i = 0; i < s->n_dims; i++) {
                 EMIT(s->dim_names[i], "Dimensions.member.%zu.Name", i + 1);
@@ -579,8 +577,8 @@ MetricsBatch *metrics_batch_free(MetricsBatch *b) {
 }
 
 /* Marks the oldest data that fits one request as being in batch id; returns how many. */
-static size_t batch_select(Metrics *m, uint64_t id, uint64_t now_ms, bool final,
-                           size_t *ret_bytes, uint64_t *ret_samples) {
+static size_t batch_select(Metrics *m, uint64_t id, uint64_t now_ms, bool final, size_t *ret_bytes,
+                           uint64_t *ret_samples) {
         Size total = {};
         uint64_t samples = 0;
         size_t n = 0;
@@ -702,8 +700,8 @@ int metrics_gzip(const void *body, size_t len, void **ret, size_t *ret_len) {
         if ((!body && len > 0) || len > GZIP_INPUT_MAX)
                 return -EINVAL;
         /* windowBits 15 + 16: a gzip wrapper rather than zlib's. */
-        if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-                         Z_DEFAULT_STRATEGY) != Z_OK)
+        if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+            Z_OK)
                 return -ENOMEM;
         bound = deflateBound(&z, (uLong) len);
         out = malloc(bound);

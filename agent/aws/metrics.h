@@ -28,7 +28,7 @@
 #define METRICS_MAX_REQUEST_BYTES 1000000
 /* Never more parameters in one request than query_params_add() accepts. */
 #define METRICS_MAX_PARAMS_PER_REQUEST QUERY_MAX_PARAMS
-#define METRICS_MAX_NAME 255            /* metric and dimension names, namespace */
+#define METRICS_MAX_NAME 255 /* metric and dimension names, namespace */
 #define METRICS_MAX_DIMENSION_VALUE 1024
 
 typedef struct Metrics Metrics;
@@ -93,8 +93,7 @@ typedef struct MetricDimension {
  * namespace: 1..255 printable ASCII, not starting with ':' nor "AWS/". buffer_max: data
  * points kept at most (a data point is one distinct value of a datum; 0 means 1).
  */
-int metrics_new(const char *namespace, bool high_resolution, size_t buffer_max,
-                Metrics **ret);
+int metrics_new(const char *namespace, bool high_resolution, size_t buffer_max, Metrics **ret);
 Metrics *metrics_free(Metrics *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Metrics *, metrics_free)
 
@@ -135,12 +134,12 @@ int metrics_record_perfdata(Metrics *m, const MetricsIdentity *id, const char *c
                             uint64_t timestamp_ms);
 
 typedef enum MetricsInstanceMetric {
-        METRICS_INSTANCE_HEALTHY,          /* InstanceHealthy, 1/0, None */
-        METRICS_REMEDIATION_ATTEMPTED,     /* counters: Count */
+        METRICS_INSTANCE_HEALTHY,      /* InstanceHealthy, 1/0, None */
+        METRICS_REMEDIATION_ATTEMPTED, /* counters: Count */
         METRICS_REPLACEMENT_REQUESTED,
         METRICS_REPLACEMENT_DEFERRED,
         METRICS_LIFECYCLE_HOOK_RUN,
-        METRICS_DROPPED,                   /* MetricsDropped: samples this buffer lost */
+        METRICS_DROPPED, /* MetricsDropped: samples this buffer lost */
         _METRICS_INSTANCE_METRIC_MAX,
 } MetricsInstanceMetric;
 

@@ -94,8 +94,8 @@ int query_params_encode(const QueryParams *p, char **ret, size_t *ret_len) {
         if (!p)
                 return -EINVAL;
         for (size_t i = 0; i < p->n; i++)
-                len += (i > 0) + sigv4_uri_encoded_len(p->keys[i], strlen(p->keys[i]), false) +
-                       1 + sigv4_uri_encoded_len(p->values[i], strlen(p->values[i]), false);
+                len += (i > 0) + sigv4_uri_encoded_len(p->keys[i], strlen(p->keys[i]), false) + 1 +
+                       sigv4_uri_encoded_len(p->values[i], strlen(p->values[i]), false);
         out = malloc(len + 1);
         if (!out)
                 return -ENOMEM;
@@ -196,10 +196,13 @@ static int sign_into(QuerySigned *q, const char *host, const char *path, const Q
         int r;
 
         if (t->gzip)
-                h[nh++] = (SigV4Header) { "Content-Encoding", "gzip" };
-        r = sigv4_sign(&(SigV4Request) { .method = "POST", .path = path, .headers = h,
-                                         .n_headers = nh, .body = q->body,
-                                         .body_len = q->body_len },
+                h[nh++] = (SigV4Header){ "Content-Encoding", "gzip" };
+        r = sigv4_sign(&(SigV4Request){ .method = "POST",
+                                        .path = path,
+                                        .headers = h,
+                                        .n_headers = nh,
+                                        .body = q->body,
+                                        .body_len = q->body_len },
                        creds, t->region, t->service, now, 0, &s);
         if (r < 0)
                 return r;
@@ -284,7 +287,7 @@ void query_error_done(QueryError *e) {
         free(e->code);
         free(e->message);
         free(e->request_id);
-        *e = (QueryError) {};
+        *e = (QueryError){};
 }
 
 int query_parse_error(const char *body, size_t len, QueryError *ret) {

@@ -40,14 +40,14 @@ static const char *const maybe_skew_codes[] = {
 };
 
 static const char *const skew_phrases[] = {
-        "Signature expired", "signature expired", "skew", "Skew", "not yet current",
+        "Signature expired",     "signature expired",   "skew", "Skew", "not yet current",
         "too far in the future", "request has expired",
 };
 
 /* Transient codes the SDKs retry whatever the status says. */
 static const char *const transient_codes[] = {
-        "RequestTimeout", "RequestTimeoutException", "InternalError", "InternalFailure",
-        "ServiceUnavailable", "IDPCommunicationError",
+        "RequestTimeout",  "RequestTimeoutException", "InternalError",
+        "InternalFailure", "ServiceUnavailable",      "IDPCommunicationError",
 };
 
 static bool in(const char *s, const char *const *set, size_t n) {
@@ -112,8 +112,8 @@ const char *aws_retry_kind_to_string(AwsRetryKind k) {
         return (unsigned) k < ELEMENTSOF(names) ? names[k] : "?";
 }
 
-bool aws_retry_next(AwsRetryKind kind, unsigned attempts, unsigned max_attempts,
-                    bool skew_retried, double unit, uint64_t *ret_delay_usec) {
+bool aws_retry_next(AwsRetryKind kind, unsigned attempts, unsigned max_attempts, bool skew_retried,
+                    double unit, uint64_t *ret_delay_usec) {
         if (kind == AWS_RETRY_NONE)
                 return false;
         if (kind == AWS_RETRY_CLOCK_SKEW) {
@@ -126,8 +126,7 @@ bool aws_retry_next(AwsRetryKind kind, unsigned attempts, unsigned max_attempts,
         if (attempts >= max_attempts)
                 return false;
         *ret_delay_usec = backoff_full_jitter_usec(attempts > 0 ? attempts - 1 : 0,
-                                                   AWS_RETRY_BASE_USEC, AWS_RETRY_CAP_USEC,
-                                                   unit);
+                                                   AWS_RETRY_BASE_USEC, AWS_RETRY_CAP_USEC, unit);
         return true;
 }
 
@@ -199,10 +198,10 @@ int aws_parse_http_date(const char *s, time_t *ret) {
                      digits(&p, 4, false, &tm.tm_year) && lit(&p, " ") && hms(&p, &tm) &&
                      lit(&p, " GMT");
         else if (strchr(s, '-')) { /* Sunday, 06-Nov-94 08:49:37 GMT */
-                ok = wday(&p, long_wdays) && lit(&p, ", ") &&
-                     digits(&p, 2, false, &tm.tm_mday) && lit(&p, "-") &&
-                     month(&p, &tm.tm_mon) && lit(&p, "-") && digits(&p, 2, false, &tm.tm_year) &&
-                     lit(&p, " ") && hms(&p, &tm) && lit(&p, " GMT");
+                ok = wday(&p, long_wdays) && lit(&p, ", ") && digits(&p, 2, false, &tm.tm_mday) &&
+                     lit(&p, "-") && month(&p, &tm.tm_mon) && lit(&p, "-") &&
+                     digits(&p, 2, false, &tm.tm_year) && lit(&p, " ") && hms(&p, &tm) &&
+                     lit(&p, " GMT");
                 tm.tm_year += tm.tm_year < 70 ? 2000 : 1900;
         } else /* Sun Nov  6 08:49:37 1994 */
                 ok = wday(&p, wdays) && lit(&p, " ") && month(&p, &tm.tm_mon) && lit(&p, " ") &&

@@ -42,8 +42,8 @@ const char *aws_retry_kind_to_string(AwsRetryKind k);
  * long (unit: random in [0, 1)). A clock-skew retry is immediate and happens once:
  * skew_retried says whether it already did.
  */
-bool aws_retry_next(AwsRetryKind kind, unsigned attempts, unsigned max_attempts,
-                    bool skew_retried, double unit, uint64_t *ret_delay_usec);
+bool aws_retry_next(AwsRetryKind kind, unsigned attempts, unsigned max_attempts, bool skew_retried,
+                    double unit, uint64_t *ret_delay_usec);
 
 /*
  * Parses an HTTP date: IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), and the obsolete

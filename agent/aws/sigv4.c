@@ -50,8 +50,8 @@ static int hmac_sha256(const void *key, size_t keylen, const char *msg, uint8_t 
         return 0;
 }
 
-int sigv4_derive_key(const char *secret, const char *date8, const char *region,
-                     const char *service, uint8_t ret_key[static 32]) {
+int sigv4_derive_key(const char *secret, const char *date8, const char *region, const char *service,
+                     uint8_t ret_key[static 32]) {
         const char *chain[] = { date8, region, service, "aws4_request" };
         _cleanup_free_ char *k = NULL;
         uint8_t key[32];
@@ -242,8 +242,8 @@ static int put_canonical_headers(Buf *b, const SigV4Request *req, const SigV4Cre
         return 0;
 }
 
-static int check_request(const SigV4Request *req, const SigV4Credentials *creds,
-                         const char *region, const char *service) {
+static int check_request(const SigV4Request *req, const SigV4Credentials *creds, const char *region,
+                         const char *service) {
         if (!req || !creds || isempty(req->method) || isempty(creds->access_key_id) ||
             !creds->secret_access_key || isempty(region) || isempty(service) ||
             (req->n_headers > 0 && !req->headers) || (req->n_params > 0 && !req->params) ||

@@ -96,8 +96,8 @@ bool sigv4_signed_header(const SigV4Signed *s, size_t i, const char **ret_name,
 int sigv4_format_amz_date(time_t t, char buf[static 17]);
 
 /* kSigning = HMAC chain over "AWS4"+secret, date (YYYYMMDD), region, service. */
-int sigv4_derive_key(const char *secret, const char *date8, const char *region,
-                     const char *service, uint8_t ret_key[static 32]);
+int sigv4_derive_key(const char *secret, const char *date8, const char *region, const char *service,
+                     uint8_t ret_key[static 32]);
 
 /* Lower-case hex SHA-256 of data; buf holds 65 bytes. */
 int sigv4_sha256_hex(const void *data, size_t len, char buf[static 65]);

@@ -114,15 +114,16 @@ static void XMLCALL on_doctype(void *userdata, const XML_Char *name, const XML_C
 }
 
 static void XMLCALL on_entity(void *userdata, const XML_Char *name, int parameter,
-                              const XML_Char *value, int value_length, const XML_Char *base, const XML_Char *sysid,
-                              const XML_Char *pubid, const XML_Char *notation) {
+                              const XML_Char *value, int value_length, const XML_Char *base,
+                              const XML_Char *sysid, const XML_Char *pubid,
+                              const XML_Char *notation) {
         fail(userdata, -EBADMSG);
 }
 
 int xml_parse(const char *buf, size_t len, const XmlLimits *limits, XmlNode **ret) {
         Parser ps = {
                 .lim = limits ? *limits
-                              : (XmlLimits) { XML_MAX_BYTES, XML_MAX_DEPTH, XML_MAX_NODES },
+                              : (XmlLimits){ XML_MAX_BYTES, XML_MAX_DEPTH, XML_MAX_NODES },
         };
         enum XML_Status st;
 

@@ -59,6 +59,6 @@ XmlNode *xml_find(const XmlNode *n, const char *path);
 const char *xml_find_text(const XmlNode *n, const char *path);
 
 /* Iterates over the children named |name| of |list| (e.g. "member" or "item"). */
-#define XML_FOREACH(child, list, name) \
-        for (XmlNode *child = (list) ? xml_child((list), (name)) : NULL; child; \
+#define XML_FOREACH(child, list, name)                                                             \
+        for (XmlNode *child = (list) ? xml_child((list), (name)) : NULL; child;                    \
              child = xml_next_named(child))

@@ -30,17 +30,17 @@
 #define NSEC_PER_USEC 1000ULL
 
 /* Hand ownership out of a _cleanup_ variable. */
-#define TAKE_PTR(p)                         \
-        ({                                  \
-                __typeof__(p) _ptr_ = (p);  \
-                (p) = NULL;                 \
-                _ptr_;                      \
+#define TAKE_PTR(p)                                                                                \
+        ({                                                                                         \
+                __typeof__(p) _ptr_ = (p);                                                         \
+                (p) = NULL;                                                                        \
+                _ptr_;                                                                             \
         })
-#define TAKE_FD(fd)                     \
-        ({                              \
-                int _fd_ = (fd);        \
-                (fd) = -1;              \
-                _fd_;                   \
+#define TAKE_FD(fd)                                                                                \
+        ({                                                                                         \
+                int _fd_ = (fd);                                                                   \
+                (fd) = -1;                                                                         \
+                _fd_;                                                                              \
         })
 
 static inline void freep(void *p) {
@@ -73,10 +73,10 @@ static inline void *mfree(void *p) {
 }
 
 /* Declares a cleanup helper fp(T **) for a T_free(T *) function. */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
-        static inline void func##p(type *p) {   \
-                if (*p)                          \
-                        func(*p);                \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                    \
+        static inline void func##p(type *p) {                                                      \
+                if (*p)                                                                            \
+                        func(*p);                                                                  \
         }
 
 /* Negative errno from a libc call that sets errno; never returns 0 by mistake. */

@@ -102,8 +102,8 @@ static int remedy_connect(Remedy *r) {
         if (k < 0)
                 return k;
         /* Without Subscribe the manager may not send job signals to us. */
-        k = sd_bus_call_method_async(bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe",
-                                     NULL, NULL, NULL);
+        k = sd_bus_call_method_async(bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", NULL,
+                                     NULL, NULL);
         if (k < 0)
                 return k;
         k = sd_bus_attach_event(bus, r->event, SD_EVENT_PRIORITY_NORMAL);
@@ -158,11 +158,11 @@ static int unit_job(Remedy *r, const char *method, const char *unit, uint64_t ti
                 job_free(j);
                 return -ENOMEM;
         }
-        k = sd_bus_call_method_async(r->bus, &j->call, SD_DEST, SD_PATH, SD_MANAGER,
-                                     method, on_restart_reply, j, "ss", unit, "replace");
+        k = sd_bus_call_method_async(r->bus, &j->call, SD_DEST, SD_PATH, SD_MANAGER, method,
+                                     on_restart_reply, j, "ss", unit, "replace");
         if (k >= 0)
-                k = sd_event_add_time_relative(r->event, &j->timer, CLOCK_MONOTONIC,
-                                               timeout_usec, USEC_PER_SEC, on_job_timeout, j);
+                k = sd_event_add_time_relative(r->event, &j->timer, CLOCK_MONOTONIC, timeout_usec,
+                                               USEC_PER_SEC, on_job_timeout, j);
         if (k < 0) {
                 job_free(j);
                 return k;

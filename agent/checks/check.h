@@ -40,8 +40,8 @@ CheckOutcome check_outcome(NagiosStatus s);
 /* The counting core, as plain data for table tests and for carrying over a reload. */
 typedef struct CheckCounters {
         CheckState state;
-        unsigned successes;   /* consecutive */
-        unsigned failures;    /* consecutive */
+        unsigned successes; /* consecutive */
+        unsigned failures;  /* consecutive */
 } CheckCounters;
 
 /* Applies one result; returns true if the hard state changed. rise/fall 0 act as 1. */
@@ -64,12 +64,12 @@ int check_record(Check *c, NagiosStatus status, const char *output, uint64_t dur
                  uint64_t now_usec);
 
 const char *check_name(const Check *c);
-CheckState check_state(const Check *c);     /* hard */
+CheckState check_state(const Check *c); /* hard */
 bool check_is_soft(const Check *c);
 bool check_has_result(const Check *c);
 NagiosStatus check_last_status(const Check *c); /* UNKNOWN before any result */
-const char *check_last_output(const Check *c);   /* "" before any result */
+const char *check_last_output(const Check *c);  /* "" before any result */
 uint64_t check_last_duration(const Check *c);
-uint64_t check_last_run(const Check *c);         /* 0 before any result */
-uint64_t check_last_change(const Check *c);      /* hard state change; 0 = never */
+uint64_t check_last_run(const Check *c);    /* 0 before any result */
+uint64_t check_last_change(const Check *c); /* hard state change; 0 = never */
 CheckCounters check_counters(const Check *c);

@@ -32,7 +32,7 @@ static int name_filter(const struct dirent *d) {
         if (d->d_name[0] == '.' || n == 0 || d->d_name[n - 1] == '~')
                 return 0;
         for (const char *const *s = (const char *const[]){ ".dpkg-old", ".dpkg-new", ".dpkg-dist",
-                                                          ".rpmnew", ".rpmsave", ".swp", NULL };
+                                                           ".rpmnew", ".rpmsave", ".swp", NULL };
              *s; s++)
                 if (n > strlen(*s) && streq(d->d_name + n - strlen(*s), *s))
                         return 0;

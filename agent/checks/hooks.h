@@ -19,8 +19,7 @@
 typedef struct HookRun HookRun;
 
 /* After each hook: its file name and result (borrowed). ok: exit 0 in time. */
-typedef void (*hooks_step_t)(const char *name, bool ok, const PluginResult *result,
-                             void *userdata);
+typedef void (*hooks_step_t)(const char *name, bool ok, const PluginResult *result, void *userdata);
 /* When all are done: how many ran, how many failed. The HookRun is freed after. */
 typedef void (*hooks_done_t)(unsigned ran, unsigned failed, void *userdata);
 

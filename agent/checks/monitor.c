@@ -7,9 +7,9 @@ typedef struct Slot {
         const CheckConfig *cfg;
         Check *check;
         sd_event_source *timer;
-        uint64_t job;           /* runner job id while running */
+        uint64_t job; /* runner job id while running */
         bool running;
-        uint64_t started_usec;  /* CLOCK_BOOTTIME */
+        uint64_t started_usec; /* CLOCK_BOOTTIME */
 } Slot;
 
 struct Monitor {
@@ -18,7 +18,7 @@ struct Monitor {
         monitor_result_t cb;
         void *userdata;
         const Config *config;
-        Slot **slots;           /* pointers, so callbacks keep their Slot across a reload */
+        Slot **slots; /* pointers, so callbacks keep their Slot across a reload */
         size_t n_slots;
 };
 
@@ -93,17 +93,17 @@ static Slot *slot_new(Monitor *m, const CheckConfig *cfg) {
         s->monitor = m;
         s->cfg = cfg;
         s->check = check_new(cfg->name, cfg->rise, cfg->fall);
-        if (!s->check || slot_arm(s, now_usec(CLOCK_BOOTTIME) +
-                                             (uint64_t) (random_unit() *
-                                                         (double) secs_to_usec(cfg->interval))) < 0) {
+        if (!s->check ||
+            slot_arm(s, now_usec(CLOCK_BOOTTIME) +
+                                (uint64_t) (random_unit() * (double) secs_to_usec(cfg->interval))) <
+                    0) {
                 slot_free(s);
                 return NULL;
         }
         return s;
 }
 
-int monitor_new(sd_event *e, Runner *runner, monitor_result_t cb, void *userdata,
-                Monitor **ret) {
+int monitor_new(sd_event *e, Runner *runner, monitor_result_t cb, void *userdata, Monitor **ret) {
         Monitor *m = calloc(1, sizeof(*m));
 
         if (!m)

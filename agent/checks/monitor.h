@@ -25,11 +25,10 @@ typedef struct Monitor Monitor;
  * A result for check i (index into the current config's checks). changed: the hard
  * state changed. result is borrowed for the call.
  */
-typedef void (*monitor_result_t)(Monitor *m, size_t i, const PluginResult *result,
-                                 bool changed, void *userdata);
+typedef void (*monitor_result_t)(Monitor *m, size_t i, const PluginResult *result, bool changed,
+                                 void *userdata);
 
-int monitor_new(sd_event *e, Runner *runner, monitor_result_t cb, void *userdata,
-                Monitor **ret);
+int monitor_new(sd_event *e, Runner *runner, monitor_result_t cb, void *userdata, Monitor **ret);
 /* Cancels every run (killing the plugins' process groups). */
 Monitor *monitor_free(Monitor *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Monitor *, monitor_free)

@@ -133,16 +133,16 @@ static bool parse_number(const char *s, size_t n, double *ret) {
 static size_t number_prefix_len(const char *s, size_t n) {
         size_t i = 0;
 
-        while (i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-' ||
-                         s[i] == '+' || ((s[i] == 'e' || s[i] == 'E') && i > 0 && i + 1 < n &&
-                                          ((s[i + 1] >= '0' && s[i + 1] <= '9') ||
-                                           s[i + 1] == '-' || s[i + 1] == '+'))))
+        while (i < n &&
+               ((s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-' || s[i] == '+' ||
+                ((s[i] == 'e' || s[i] == 'E') && i > 0 && i + 1 < n &&
+                 ((s[i + 1] >= '0' && s[i + 1] <= '9') || s[i + 1] == '-' || s[i + 1] == '+'))))
                 i++;
         return i;
 }
 
 bool nagios_uom_known(const char *uom) {
-        static const char *const known[] = { "", "s", "ms", "us", "%", "B",
+        static const char *const known[] = { "",   "s",  "ms", "us", "%", "B",
                                              "KB", "MB", "GB", "TB", "c" };
 
         for (size_t i = 0; i < ELEMENTSOF(known); i++)

@@ -31,22 +31,22 @@
 #define NAGIOS_LABEL_MAX 200 /* bytes; CloudWatch metric names allow 255 */
 
 typedef struct NagiosPerfdata {
-        char *label;          /* unquoted, '' turned into ' */
-        bool has_value;       /* false for "U" (unknown value) */
+        char *label;    /* unquoted, '' turned into ' */
+        bool has_value; /* false for "U" (unknown value) */
         double value;
-        char *uom;            /* as written, "" if none; see nagios_uom_known() */
-        char *warn;           /* range as written, NULL if absent or empty */
+        char *uom;  /* as written, "" if none; see nagios_uom_known() */
+        char *warn; /* range as written, NULL if absent or empty */
         char *crit;
         bool has_min, has_max;
         double min, max;
 } NagiosPerfdata;
 
 typedef struct NagiosOutput {
-        char *message;        /* first line, trimmed; never NULL, may be "" */
-        char *long_output;    /* later text lines joined by '\n'; never NULL, may be "" */
+        char *message;     /* first line, trimmed; never NULL, may be "" */
+        char *long_output; /* later text lines joined by '\n'; never NULL, may be "" */
         NagiosPerfdata *perfdata;
         size_t n_perfdata;
-        size_t n_allocated;   /* private */
+        size_t n_allocated; /* private */
 } NagiosOutput;
 
 /* Parses len bytes of buf (need not be NUL-terminated). -ENOMEM is the only error. */

@@ -36,7 +36,7 @@ struct Plugin {
         plugin_done_t done;
         void *userdata;
 
-        char *path;         /* what is exec'd, for messages */
+        char *path; /* what is exec'd, for messages */
         char **argv;
         double timeout;
         double kill_grace;
@@ -66,7 +66,7 @@ static uint64_t sec_to_usec(double s) {
 }
 
 void plugin_spec_from_check(const CheckConfig *cc, PluginSpec *ret) {
-        *ret = (PluginSpec) {
+        *ret = (PluginSpec){
                 .argv = cc->command,
                 .shell = cc->shell,
                 .user = cc->user,
@@ -213,7 +213,8 @@ static bool plugin_read(Plugin *p, unsigned max_reads) {
         for (unsigned i = 0; i < max_reads; i++) {
                 size_t room = p->max_output - p->len;
                 char *dst = room > 0 ? p->buf + p->len : scratch;
-                ssize_t n = read(p->fd, dst, room > 0 ? MIN(room, sizeof(scratch)) : sizeof(scratch));
+                ssize_t n =
+                        read(p->fd, dst, room > 0 ? MIN(room, sizeof(scratch)) : sizeof(scratch));
 
                 if (n < 0)
                         return errno == EAGAIN || errno == EINTR;
@@ -280,21 +281,24 @@ static int credentials_resolve(const char *user, const char *group, Credentials 
         struct group *gr;
         int n = 0;
 
-        *c = (Credentials) {};
+        *c = (Credentials){};
         if (isempty(user) || geteuid() != 0)
                 return 0;
         errno = 0;
         pw = getpwnam(user);
         if (!pw)
                 return asprintf(ret_message, "cannot run plugin: unknown user '%s'", user) < 0
-                                       ? -ENOMEM : -ENOENT;
+                               ? -ENOMEM
+                               : -ENOENT;
         c->uid = pw->pw_uid;
         c->gid = pw->pw_gid;
         if (!isempty(group)) {
                 gr = getgrnam(group);
                 if (!gr)
                         return asprintf(ret_message, "cannot run plugin: unknown group '%s'",
-                                        group) < 0 ? -ENOMEM : -ENOENT;
+                                        group) < 0
+                                       ? -ENOMEM
+                                       : -ENOENT;
                 c->gid = gr->gr_gid;
         }
         (void) getgrouplist(user, c->gid, NULL, &n);
@@ -332,7 +336,7 @@ static int plugin_check_file(const char *path, char **ret_message) {
 }
 
 __attribute__((noreturn)) static void child_exec(const Plugin *p, int out_w, int err_w, int devnull,
-                                  const Credentials *c) {
+                                                 const Credentials *c) {
         /* All-zero is SIG_DFL with no flags in every architecture's kernel layout. */
         uint64_t kernel_sigaction_dfl[8] = {};
         sigset_t ss;
@@ -357,9 +361,9 @@ __attribute__((noreturn)) static void child_exec(const Plugin *p, int out_w, int
                 for (int fd = 3; fd < max; fd++)
                         (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
         }
-        if (c->drop && (setgroups((size_t) c->n_groups, c->groups) < 0 ||
-                        setresgid(c->gid, c->gid, c->gid) < 0 ||
-                        setresuid(c->uid, c->uid, c->uid) < 0))
+        if (c->drop &&
+            (setgroups((size_t) c->n_groups, c->groups) < 0 ||
+             setresgid(c->gid, c->gid, c->gid) < 0 || setresuid(c->uid, c->uid, c->uid) < 0))
                 goto fail;
         if (chdir("/") < 0)
                 goto fail;
@@ -534,8 +538,7 @@ int plugin_spawn(sd_event *e, const PluginSpec *spec, plugin_done_t done, void *
                 r = sd_event_add_child(e, &p->child, p->pid, WEXITED, on_child, p);
         if (r >= 0)
                 r = sd_event_add_time_relative(e, &p->timer, CLOCK_MONOTONIC,
-                                               sec_to_usec(p->timeout), USEC_PER_MSEC,
-                                               on_timer, p);
+                                               sec_to_usec(p->timeout), USEC_PER_MSEC, on_timer, p);
         if (r < 0)
                 return r; /* plugin_free kills and reaps the child */
         *ret = TAKE_PTR(p);

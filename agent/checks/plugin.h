@@ -23,15 +23,15 @@
 
 /* What to run. Not retained: plugin_spawn copies what it needs. */
 typedef struct PluginSpec {
-        char *const *argv;            /* argv[0] absolute path; with shell, argv[0] is the script */
-        bool shell;                   /* run argv[0] with /bin/sh -c */
-        const char *user;             /* NULL/"" = do not change user (also when not root) */
-        const char *group;            /* NULL/"" = the user's primary group */
-        double timeout;               /* seconds, > 0 */
-        double kill_grace;            /* seconds between SIGTERM and SIGKILL */
-        size_t max_output;            /* bytes kept of stdout+stderr */
+        char *const *argv; /* argv[0] absolute path; with shell, argv[0] is the script */
+        bool shell;        /* run argv[0] with /bin/sh -c */
+        const char *user;  /* NULL/"" = do not change user (also when not root) */
+        const char *group; /* NULL/"" = the user's primary group */
+        double timeout;    /* seconds, > 0 */
+        double kill_grace; /* seconds between SIGTERM and SIGKILL */
+        size_t max_output; /* bytes kept of stdout+stderr */
         NagiosStatus timeout_state;
-        char *const *env;             /* NULL, or extra "KEY=value" entries (hooks' DROVER_*);
+        char *const *env; /* NULL, or extra "KEY=value" entries (hooks' DROVER_*);
                                        * they override the clean PATH/LANG defaults */
 } PluginSpec;
 
@@ -41,15 +41,15 @@ void plugin_spec_from_check(const struct CheckConfig *cc, PluginSpec *ret);
 
 typedef struct PluginResult {
         NagiosStatus status;
-        NagiosOutput *output;         /* parsed; drover's own message for a broken plugin */
-        char *raw;                    /* captured bytes (up to max_output), NUL-terminated */
+        NagiosOutput *output; /* parsed; drover's own message for a broken plugin */
+        char *raw;            /* captured bytes (up to max_output), NUL-terminated */
         size_t raw_len;
-        bool truncated;               /* the plugin wrote more than max_output */
+        bool truncated; /* the plugin wrote more than max_output */
         bool timed_out;
-        bool broken;                  /* did not run or did not follow the API: UNKNOWN */
-        int exit_code;                /* -1 unless it exited */
-        int signal;                   /* 0 unless killed by a signal */
-        uint64_t duration_usec;       /* monotonic, spawn to exit */
+        bool broken;            /* did not run or did not follow the API: UNKNOWN */
+        int exit_code;          /* -1 unless it exited */
+        int signal;             /* 0 unless killed by a signal */
+        uint64_t duration_usec; /* monotonic, spawn to exit */
 } PluginResult;
 
 PluginResult *plugin_result_free(PluginResult *r);
@@ -83,9 +83,9 @@ pid_t plugin_pid(const Plugin *p);
 /* Status from a plugin's wait status and timeout, with drover's message when broken. */
 typedef struct PluginExit {
         bool timed_out;
-        bool exited;                  /* else killed by signal */
-        int code;                     /* exit code or signal number */
-        int exec_errno;               /* > 0: exec failed in the child */
+        bool exited;    /* else killed by signal */
+        int code;       /* exit code or signal number */
+        int exec_errno; /* > 0: exec failed in the child */
 } PluginExit;
 
 /*

@@ -11,7 +11,7 @@ struct Job {
         char **env;
         char *user, *group;
         PluginResult *spare; /* for "cannot start": a result is always delivered */
-        PluginSpec spec; /* points into the copies above */
+        PluginSpec spec;     /* points into the copies above */
         runner_done_t done;
         void *userdata;
         Plugin *plugin;

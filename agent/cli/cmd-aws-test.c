@@ -96,8 +96,7 @@ static bool signed_call(Http *http, Aws *aws, const char *instance_id) {
 
         r = p ? query_params_add(p, "InstanceIds.member.1", instance_id) : -ENOMEM;
         if (r >= 0)
-                r = aws_call(aws, AWS_SERVICE_AUTOSCALING, TAKE_PTR(p), false, on_answer, &o,
-                             NULL);
+                r = aws_call(aws, AWS_SERVICE_AUTOSCALING, TAKE_PTR(p), false, on_answer, &o, NULL);
         else
                 query_params_free(p);
         if (r >= 0)
@@ -155,11 +154,17 @@ int verb_aws_test(int argc, char *argv[]) {
         _cleanup_(http_freep) Http *http = NULL;
         _cleanup_(imds_freep) Imds *imds = NULL;
         _cleanup_(aws_freep) Aws *aws = NULL;
-        ImdsConfig ic = { .endpoint = (char *) IMDS_DEFAULT_ENDPOINT, .token_ttl = 21600,
-                          .timeout_ms = 1000, .retries = 3 };
-        AwsConfig ac = { .region = (char *) "", .endpoint_autoscaling = (char *) "",
-                         .endpoint_ec2 = (char *) "", .endpoint_cloudwatch = (char *) "",
-                         .ca_file = (char *) "", .timeout_ms = 10000, .max_attempts = 3 };
+        ImdsConfig ic = { .endpoint = (char *) IMDS_DEFAULT_ENDPOINT,
+                          .token_ttl = 21600,
+                          .timeout_ms = 1000,
+                          .retries = 3 };
+        AwsConfig ac = { .region = (char *) "",
+                         .endpoint_autoscaling = (char *) "",
+                         .endpoint_ec2 = (char *) "",
+                         .endpoint_cloudwatch = (char *) "",
+                         .ca_file = (char *) "",
+                         .timeout_ms = 10000,
+                         .max_attempts = 3 };
         Identity ident = {};
         const char *why = NULL;
         bool ok = true;
@@ -181,8 +186,8 @@ int verb_aws_test(int argc, char *argv[]) {
                 }
         if (optind < argc)
                 return usage(stderr, 2);
-        if (config_load_print(config_path ?: drover_default_config(), 0, config_path == NULL, stderr,
-                              &cfg) < 0)
+        if (config_load_print(config_path ?: drover_default_config(), 0, config_path == NULL,
+                              stderr, &cfg) < 0)
                 return 1;
         if (cfg) {
                 ic = cfg->imds;
@@ -223,13 +228,16 @@ int verb_aws_test(int argc, char *argv[]) {
                aws_partition(region));
         for (AwsService s = 0; s < _AWS_SERVICE_MAX; s++) {
                 _cleanup_free_ char *url = NULL;
-                const char *o = s == AWS_SERVICE_AUTOSCALING ? ac.endpoint_autoscaling :
-                                s == AWS_SERVICE_EC2         ? ac.endpoint_ec2 :
-                                                               ac.endpoint_cloudwatch;
+                const char *o = s == AWS_SERVICE_AUTOSCALING ? ac.endpoint_autoscaling
+                                : s == AWS_SERVICE_EC2       ? ac.endpoint_ec2
+                                                             : ac.endpoint_cloudwatch;
 
                 r = aws_endpoint(s, region, ac.fips, o, &url, &why);
                 printf("endpoint:     %-12s %s%s\n", aws_service_to_string(s),
-                       r < 0 ? "INVALID: " : url, r < 0 ? why : isempty(o) ? "" : " (configured)");
+                       r < 0 ? "INVALID: " : url,
+                       r < 0        ? why
+                       : isempty(o) ? ""
+                                    : " (configured)");
                 ok = ok && r >= 0;
         }
         if (!ok) {

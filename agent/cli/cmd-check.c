@@ -107,14 +107,13 @@ static json_t *perfdata_json(const NagiosOutput *o) {
 
         for (size_t i = 0; a && i < o->n_perfdata; i++) {
                 const NagiosPerfdata *p = &o->perfdata[i];
-                json_t *item = json_pack("{s:s, s:o, s:s, s:o, s:o, s:o, s:o}",
-                                         "label", p->label,
-                                         "value", json_number_or_null(p->has_value, p->value),
-                                         "uom", p->uom,
-                                         "warn", p->warn ? json_string(p->warn) : json_null(),
-                                         "crit", p->crit ? json_string(p->crit) : json_null(),
-                                         "min", json_number_or_null(p->has_min, p->min),
-                                         "max", json_number_or_null(p->has_max, p->max));
+                json_t *item =
+                        json_pack("{s:s, s:o, s:s, s:o, s:o, s:o, s:o}", "label", p->label, "value",
+                                  json_number_or_null(p->has_value, p->value), "uom", p->uom,
+                                  "warn", p->warn ? json_string(p->warn) : json_null(), "crit",
+                                  p->crit ? json_string(p->crit) : json_null(), "min",
+                                  json_number_or_null(p->has_min, p->min), "max",
+                                  json_number_or_null(p->has_max, p->max));
 
                 if (!item || json_array_append_new(a, item) < 0) {
                         json_decref(a);
@@ -135,13 +134,10 @@ static int print_json(const Run *run, NagiosStatus worst) {
 
                 if (!text)
                         return -ENOMEM;
-                c = json_pack("{s:s, s:i, s:s, s:s, s:o, s:I}",
-                              "name", run->items[i].cc->name,
-                              "status", (int) res->status,
-                              "state", nagios_status_name(res->status),
-                              "output", text,
-                              "perfdata", perfdata_json(res->output),
-                              "duration_ms", (json_int_t) (res->duration_usec / USEC_PER_MSEC));
+                c = json_pack("{s:s, s:i, s:s, s:s, s:o, s:I}", "name", run->items[i].cc->name,
+                              "status", (int) res->status, "state", nagios_status_name(res->status),
+                              "output", text, "perfdata", perfdata_json(res->output), "duration_ms",
+                              (json_int_t) (res->duration_usec / USEC_PER_MSEC));
                 if (!c || json_array_append_new(checks, c) < 0)
                         return -ENOMEM;
         }
@@ -170,7 +166,8 @@ static void print_table(const Run *run) {
                 const PluginResult *res = run->items[i].result;
                 char dur[32];
 
-                snprintf(dur, sizeof(dur), "%" PRIu64 " ms", (uint64_t) (res->duration_usec / USEC_PER_MSEC));
+                snprintf(dur, sizeof(dur), "%" PRIu64 " ms",
+                         (uint64_t) (res->duration_usec / USEC_PER_MSEC));
                 printf("%-*s  %-8s  %9s  ", w, run->items[i].cc->name,
                        nagios_status_name(res->status), dur);
                 print_sanitized(res->output->message);
@@ -198,7 +195,8 @@ static int select_checks(const Config *cfg, char **names, size_t n_names, Run *r
         if (!run->items)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                const CheckConfig *cc = n_names > 0 ? config_find_check(cfg, names[i]) : &cfg->checks[i];
+                const CheckConfig *cc =
+                        n_names > 0 ? config_find_check(cfg, names[i]) : &cfg->checks[i];
                 bool dup = false;
 
                 if (!cc) {
@@ -249,8 +247,8 @@ int verb_check(int argc, char *argv[]) {
                 default:
                         return NAGIOS_UNKNOWN;
                 }
-        if (config_load_print(path, geteuid() == 0 ? CONFIG_LOAD_REQUIRE_TRUSTED : 0, false,
-                              stderr, &cfg) < 0)
+        if (config_load_print(path, geteuid() == 0 ? CONFIG_LOAD_REQUIRE_TRUSTED : 0, false, stderr,
+                              &cfg) < 0)
                 return NAGIOS_UNKNOWN;
         r = select_checks(cfg, argv + optind, (size_t) (argc - optind), &run);
         if (r < 0)

@@ -8,10 +8,11 @@
 #include "cli/verbs.h"
 
 static void usage(FILE *f) {
-        fprintf(f, "Usage: drover config-test [-c FILE]\n\n"
-                   "Checks FILE (default %s) and the conf.d/*.conf beside it.\n"
-                   "Prints \"configuration OK\", or every problem as FILE:LINE: message.\n"
-                   "Exit status: 0 valid, 1 invalid, 2 usage error.\n",
+        fprintf(f,
+                "Usage: drover config-test [-c FILE]\n\n"
+                "Checks FILE (default %s) and the conf.d/*.conf beside it.\n"
+                "Prints \"configuration OK\", or every problem as FILE:LINE: message.\n"
+                "Exit status: 0 valid, 1 invalid, 2 usage error.\n",
                 drover_default_config());
 }
 

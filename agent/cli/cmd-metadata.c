@@ -130,12 +130,12 @@ static int usage(FILE *f, int status) {
 
 int verb_metadata(int argc, char *argv[]) {
         static const struct option options[] = {
-                {"config", required_argument, NULL, 'c'},
-                {"endpoint", required_argument, NULL, 'E'},
-                {"allow-v1", no_argument, NULL, '1'},
-                {"repeat", required_argument, NULL, 'R'},
-                {"interval", required_argument, NULL, 'I'},
-                {"help", no_argument, NULL, 'h'},
+                { "config", required_argument, NULL, 'c' },
+                { "endpoint", required_argument, NULL, 'E' },
+                { "allow-v1", no_argument, NULL, '1' },
+                { "repeat", required_argument, NULL, 'R' },
+                { "interval", required_argument, NULL, 'I' },
+                { "help", no_argument, NULL, 'h' },
                 {},
         };
         const char *config_path = NULL, *endpoint = NULL, *path = IMDS_PATH_IDENTITY;
@@ -192,8 +192,8 @@ int verb_metadata(int argc, char *argv[]) {
         if (optind < argc)
                 path = argv[optind];
 
-        r = config_load_print(config_path ?: drover_default_config(), 0, config_path == NULL, stderr,
-                              &cfg);
+        r = config_load_print(config_path ?: drover_default_config(), 0, config_path == NULL,
+                              stderr, &cfg);
         if (r < 0)
                 return 1;
         if (cfg)

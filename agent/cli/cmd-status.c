@@ -23,13 +23,14 @@ static void print_human(json_t *doc) {
                (int) json_integer_value(json_object_get(doc, "pid")),
                json_real_value(json_object_get(doc, "uptime_s")));
         if (json_is_true(json_object_get(inst, "known")))
-                printf("instance: %s (%s, %s, %s)\n", str(inst, "instance_id"), str(inst, "image_id"),
-                       str(inst, "instance_type"), str(inst, "availability_zone"));
+                printf("instance: %s (%s, %s, %s)\n", str(inst, "instance_id"),
+                       str(inst, "image_id"), str(inst, "instance_type"),
+                       str(inst, "availability_zone"));
         else
                 printf("instance: unknown (IMDS: %s)\n", str(inst, "error"));
         printf("summary:  %s\n", str(doc, "summary"));
-        printf("verdict:  %s; decision: %s (%s) %s\n", str(heal, "verdict"), str(decision, "action"),
-               str(decision, "reason"), str(decision, "message"));
+        printf("verdict:  %s; decision: %s (%s) %s\n", str(heal, "verdict"),
+               str(decision, "action"), str(decision, "reason"), str(decision, "message"));
         if (json_object_get(group, "group"))
                 printf("group:    %s, %s/%s, desired %d, %d health replacements in the last hour\n",
                        str(group, "group"), str(group, "lifecycle_state"),
@@ -57,7 +58,7 @@ static void print_human(json_t *doc) {
                 printf("\nreplacement: %s requested at %lld, %s\n", str(repl, "action"),
                        (long long) json_integer_value(json_object_get(repl, "requested_at")),
                        json_is_true(json_object_get(repl, "confirmed")) ? "confirmed by the group"
-                                                                       : "not confirmed yet");
+                                                                        : "not confirmed yet");
         if (json_array_size(json_object_get(heal, "history")) > 0) {
                 printf("\nhistory:\n");
                 json_array_foreach(json_object_get(heal, "history"), i, h)
@@ -83,7 +84,8 @@ int verb_status(int argc, char *argv[]) {
                         break;
                 case 'h':
                         printf("Usage: drover status [--json]\n\n"
-                               "Asks the running daemon for its state. Exit status 3 if none runs.\n");
+                               "Asks the running daemon for its state. Exit status 3 if none "
+                               "runs.\n");
                         return 0;
                 default:
                         return 2;
@@ -92,8 +94,10 @@ int verb_status(int argc, char *argv[]) {
         r = status_query(path, 5000, &doc);
         if (r < 0) {
                 if (r == -EACCES)
-                        fprintf(stderr, "drover status: %s refused the request: run as root or "
-                                        "as a member of status.group\n", path);
+                        fprintf(stderr,
+                                "drover status: %s refused the request: run as root or "
+                                "as a member of status.group\n",
+                                path);
                 else
                         fprintf(stderr, "drover status: no daemon answers at %s: %s\n", path,
                                 strerror(-r));

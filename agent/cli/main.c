@@ -10,13 +10,19 @@ static const struct verb {
         int (*run)(int argc, char *argv[]);
         const char *usage;
 } verbs[] = {
-        { "run", verb_run, "run [-c FILE]                   run the agent (foreground, systemd Type=notify)" },
-        { "status", verb_status, "status [--json]                 ask the running agent for its state" },
+        { "run", verb_run,
+          "run [-c FILE]                   run the agent (foreground, systemd Type=notify)" },
+        { "status", verb_status,
+          "status [--json]                 ask the running agent for its state" },
         { "version", verb_version, "version                         print the version" },
         { "check", verb_check, "check [-c FILE] [--json] [NAME...] run the checks once" },
-        { "config-test", verb_config_test, "config-test [-c FILE]           validate the configuration" },
-        { "metadata", verb_metadata, "metadata [-c FILE] [PATH]       print an IMDS path (default: the identity document)" },
-        { "aws-test", verb_aws_test, "aws-test [-c FILE]              check region, endpoints, credentials with one signed call" },
+        { "config-test", verb_config_test,
+          "config-test [-c FILE]           validate the configuration" },
+        { "metadata", verb_metadata,
+          "metadata [-c FILE] [PATH]       print an IMDS path (default: the identity document)" },
+        { "aws-test", verb_aws_test,
+          "aws-test [-c FILE]              check region, endpoints, credentials with one signed "
+          "call" },
 };
 
 static int help(FILE *f) {

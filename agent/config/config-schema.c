@@ -39,8 +39,12 @@ static const EnumName on_failure[] = {
         {},
 };
 static const EnumName replace_on_events[] = {
-        { "rebalance", 0 },          { "instance-retirement", 0 }, { "instance-stop", 0 },
-        { "system-reboot", 0 },      { "system-maintenance", 0 },  { "instance-reboot", 0 },
+        { "rebalance", 0 },
+        { "instance-retirement", 0 },
+        { "instance-stop", 0 },
+        { "system-reboot", 0 },
+        { "system-maintenance", 0 },
+        { "instance-reboot", 0 },
         {},
 };
 
@@ -49,13 +53,20 @@ _Static_assert(sizeof(CheckRole) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(NagiosStatus) == sizeof(int), "enums are stored as int");
 
 #define C(f) offsetof(Config, f)
-#define SECTION(p) { p, KEY_SECTION, 0, 0, 0, NULL, KC_NONE }
-#define STR(p, f, chk) { p, KEY_STRING, C(f), 0, 0, NULL, chk }
-#define BOOL(p, f) { p, KEY_BOOL, C(f), 0, 0, NULL, KC_NONE }
-#define UINT(p, f, lo, hi) { p, KEY_UINT, C(f), lo, hi, NULL, KC_NONE }
-#define SIZE(p, f, lo, hi) { p, KEY_SIZE, C(f), lo, hi, NULL, KC_NONE }
-#define DUR(p, f, lo, hi) { p, KEY_DURATION, C(f), lo, hi, NULL, KC_NONE }
-#define ENUM(p, f, t) { p, KEY_ENUM, C(f), 0, 0, t, KC_NONE }
+#define SECTION(p)                                                                                 \
+        { p, KEY_SECTION, 0, 0, 0, NULL, KC_NONE }
+#define STR(p, f, chk)                                                                             \
+        { p, KEY_STRING, C(f), 0, 0, NULL, chk }
+#define BOOL(p, f)                                                                                 \
+        { p, KEY_BOOL, C(f), 0, 0, NULL, KC_NONE }
+#define UINT(p, f, lo, hi)                                                                         \
+        { p, KEY_UINT, C(f), lo, hi, NULL, KC_NONE }
+#define SIZE(p, f, lo, hi)                                                                         \
+        { p, KEY_SIZE, C(f), lo, hi, NULL, KC_NONE }
+#define DUR(p, f, lo, hi)                                                                          \
+        { p, KEY_DURATION, C(f), lo, hi, NULL, KC_NONE }
+#define ENUM(p, f, t)                                                                              \
+        { p, KEY_ENUM, C(f), 0, 0, t, KC_NONE }
 
 const KeyDef config_global_keys[] = {
         SECTION("imds"),
@@ -90,8 +101,8 @@ const KeyDef config_global_keys[] = {
         ENUM("policy.action", policy.action, replace_actions),
         BOOL("policy.dry_run", policy.dry_run),
         { "policy.max_unhealthy", KEY_BUDGET, C(policy.max_unhealthy), 0, 100000, NULL, KC_NONE },
-        { "policy.max_replacements_per_hour", KEY_BUDGET, C(policy.max_replacements_per_hour),
-          0, 100000, NULL, KC_NONE },
+        { "policy.max_replacements_per_hour", KEY_BUDGET, C(policy.max_replacements_per_hour), 0,
+          100000, NULL, KC_NONE },
         DUR("policy.jitter", policy.jitter, 0, 3600),
         ENUM("policy.standalone_action", policy.standalone_action, standalone_actions),
         DUR("policy.confirm_interval", policy.confirm_interval, 1, 3600),
@@ -207,15 +218,23 @@ const char *config_key_suggest(const KeyDef *table, size_t n, const char *path) 
 
 const char *config_type_name(int type) {
         switch (type) {
-        case CONFIG_TYPE_GROUP: return "a group";
+        case CONFIG_TYPE_GROUP:
+                return "a group";
         case CONFIG_TYPE_INT:
-        case CONFIG_TYPE_INT64: return "an integer";
-        case CONFIG_TYPE_FLOAT: return "a decimal number";
-        case CONFIG_TYPE_STRING: return "a string";
-        case CONFIG_TYPE_BOOL: return "a boolean";
-        case CONFIG_TYPE_ARRAY: return "an array";
-        case CONFIG_TYPE_LIST: return "a list";
-        default: return "nothing";
+        case CONFIG_TYPE_INT64:
+                return "an integer";
+        case CONFIG_TYPE_FLOAT:
+                return "a decimal number";
+        case CONFIG_TYPE_STRING:
+                return "a string";
+        case CONFIG_TYPE_BOOL:
+                return "a boolean";
+        case CONFIG_TYPE_ARRAY:
+                return "an array";
+        case CONFIG_TYPE_LIST:
+                return "a list";
+        default:
+                return "nothing";
         }
 }
 
@@ -280,8 +299,8 @@ static int apply_string(const KeyDef *def, const char *v, char **field, const ch
         return 0;
 }
 
-static int apply_budget(const KeyDef *def, const config_setting_t *s, Budget *b,
-                        const char *label, char **ret_msg) {
+static int apply_budget(const KeyDef *def, const config_setting_t *s, Budget *b, const char *label,
+                        char **ret_msg) {
         const char *v;
         char *end;
         unsigned long n;
@@ -291,7 +310,7 @@ static int apply_budget(const KeyDef *def, const config_setting_t *s, Budget *b,
                 if (i < 0 || i > (long long) def->max)
                         return fail(ret_msg, "%s must be a count between 0 and %.0f, not %lld",
                                     label, def->max, i);
-                *b = (Budget) { .percent = false, .value = (unsigned) i };
+                *b = (Budget){ .percent = false, .value = (unsigned) i };
                 return 0;
         }
         v = config_setting_get_string(s);
@@ -302,13 +321,14 @@ static int apply_budget(const KeyDef *def, const config_setting_t *s, Budget *b,
                 if (n < 1 || n > 100)
                         return fail(ret_msg,
                                     "%s must be between 1%% and 100%% (or the count 0 to never "
-                                    "replace), not \"%s\"", label, v);
-                *b = (Budget) { .percent = true, .value = (unsigned) n };
+                                    "replace), not \"%s\"",
+                                    label, v);
+                *b = (Budget){ .percent = true, .value = (unsigned) n };
                 return 0;
         }
         if (*end || n > (unsigned long) def->max)
                 goto bad;
-        *b = (Budget) { .percent = false, .value = (unsigned) n };
+        *b = (Budget){ .percent = false, .value = (unsigned) n };
         return 0;
 bad:
         if (v)
@@ -328,7 +348,8 @@ static int apply_strv(const KeyDef *def, const config_setting_t *s, char ***fiel
         if (def->kind == KEY_COMMAND && t == CONFIG_TYPE_STRING) {
                 const char *v = config_setting_get_string(s);
                 if (strlen(v) > CONFIG_STRING_MAX || !config_string_printable(v, true))
-                        return fail(ret_msg, "%s is too long or contains control characters", label);
+                        return fail(ret_msg, "%s is too long or contains control characters",
+                                    label);
                 l = calloc(2, sizeof(char *));
                 if (!l || !(l[0] = strdup(v)))
                         return -ENOMEM;
@@ -351,8 +372,10 @@ static int apply_strv(const KeyDef *def, const config_setting_t *s, char ***fiel
                         return fail(ret_msg, "%s must contain only strings, element %d is %s",
                                     label, i + 1, config_type_name(config_setting_type(e)));
                 if (strlen(v) > CONFIG_STRING_MAX || !config_string_printable(v, false))
-                        return fail(ret_msg, "%s: element %d is too long or contains control "
-                                    "characters", label, i + 1);
+                        return fail(ret_msg,
+                                    "%s: element %d is too long or contains control "
+                                    "characters",
+                                    label, i + 1);
                 if (def->names && !enum_lookup(def->names, v))
                         return fail(ret_msg, "%s: \"%s\" is not one of %s", label, v,
                                     enum_choices(def->names, buf, sizeof(buf)));
@@ -361,8 +384,10 @@ static int apply_strv(const KeyDef *def, const config_setting_t *s, char ***fiel
                                 if (strcasecmp(l[j], v) == 0)
                                         return fail(ret_msg, "%s lists \"%s\" twice", label, v);
                 if (i == 0 && def->check == KC_ARGV && v[0] != '/')
-                        return fail(ret_msg, "%s must start with an absolute path to the program, "
-                                    "not \"%s\"", label, v);
+                        return fail(ret_msg,
+                                    "%s must start with an absolute path to the program, "
+                                    "not \"%s\"",
+                                    label, v);
                 if (!(l[i] = strdup(v)))
                         return -ENOMEM;
         }
@@ -372,8 +397,8 @@ done:
         return 0;
 }
 
-int config_key_apply(const KeyDef *def, const config_setting_t *s, void *base,
-                     const char *label, char **ret_msg) {
+int config_key_apply(const KeyDef *def, const config_setting_t *s, void *base, const char *label,
+                     char **ret_msg) {
         char *field = (char *) base + def->offset, buf[512];
         int t = config_setting_type(s);
         const EnumName *e;
@@ -419,8 +444,8 @@ int config_key_apply(const KeyDef *def, const config_setting_t *s, void *base,
                         return fail(ret_msg, "%s must be a number of seconds, not %s", label,
                                     config_type_name(t));
                 if (!(d >= def->min && d <= def->max))
-                        return fail(ret_msg, "%s must be between %g and %g seconds, not %g",
-                                    label, def->min, def->max, d);
+                        return fail(ret_msg, "%s must be between %g and %g seconds, not %g", label,
+                                    def->min, def->max, d);
                 *(double *) field = d;
                 return 0;
         case KEY_ENUM:

@@ -13,7 +13,7 @@
 #include "config/config.h"
 
 typedef enum KeyKind {
-        KEY_SECTION,   /* a group merged key by key across files */
+        KEY_SECTION, /* a group merged key by key across files */
         KEY_STRING,
         KEY_BOOL,
         KEY_UINT,      /* unsigned, integer only */
@@ -48,11 +48,11 @@ typedef struct EnumName {
 } EnumName;
 
 typedef struct KeyDef {
-        const char *path;       /* "policy.dry_run"; check keys relative to the check */
+        const char *path; /* "policy.dry_run"; check keys relative to the check */
         KeyKind kind;
-        size_t offset;          /* into Config, or into CheckConfig for check keys */
-        double min, max;        /* KEY_UINT, KEY_SIZE, KEY_DURATION */
-        const EnumName *names;  /* KEY_ENUM*, or allowed values of a KEY_STRV; {NULL} ends */
+        size_t offset;         /* into Config, or into CheckConfig for check keys */
+        double min, max;       /* KEY_UINT, KEY_SIZE, KEY_DURATION */
+        const EnumName *names; /* KEY_ENUM*, or allowed values of a KEY_STRV; {NULL} ends */
         KeyCheck check;
 } KeyDef;
 
@@ -74,8 +74,8 @@ const char *config_key_suggest(const KeyDef *table, size_t n, const char *path);
  * there for strings). label names the key in messages ("policy.dry_run", "check 'web':
  * fall"). Returns 0, or -EINVAL with a malloc'd message in *ret_msg; -ENOMEM.
  */
-int config_key_apply(const KeyDef *def, const config_setting_t *s, void *base,
-                     const char *label, char **ret_msg);
+int config_key_apply(const KeyDef *def, const config_setting_t *s, void *base, const char *label,
+                     char **ret_msg);
 
 /* A libconfig type as a person says it: "an integer", "a string", ... */
 const char *config_type_name(int type);

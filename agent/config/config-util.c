@@ -112,7 +112,7 @@ void config_errors_clear(ConfigErrors *errors) {
                 free(errors->items[i].message);
         }
         free(errors->items);
-        *errors = (ConfigErrors) {};
+        *errors = (ConfigErrors){};
 }
 
 int config_load_print(const char *path, unsigned flags, bool optional, FILE *f, Config **ret) {

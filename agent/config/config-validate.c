@@ -94,9 +94,11 @@ const char *config_check_string(KeyCheck kc, char *v, char *buf, size_t bufsz) {
                 return NULL;
         case KC_IMDS_URL:
                 if (parse_endpoint(v, &https, &loopback) < 0)
-                        return "must be a URL like http://169.254.169.254 or http://[fd00:ec2::254] "
+                        return "must be a URL like http://169.254.169.254 or "
+                               "http://[fd00:ec2::254] "
                                "(host and optional port, no path)";
-                return https ? "must use http:// (IMDS is plain HTTP on a link-local address)" : NULL;
+                return https ? "must use http:// (IMDS is plain HTTP on a link-local address)"
+                             : NULL;
         case KC_AWS_URL:
                 if (!*v)
                         return NULL;
@@ -108,8 +110,8 @@ const char *config_check_string(KeyCheck kc, char *v, char *buf, size_t bufsz) {
                                "localhost); use https://";
                 return NULL;
         case KC_REGION:
-                if (*v && (strlen(v) > 32 || !islower((unsigned char) v[0]) ||
-                           !chars_in(v, "-") || strpbrk(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")))
+                if (*v && (strlen(v) > 32 || !islower((unsigned char) v[0]) || !chars_in(v, "-") ||
+                           strpbrk(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")))
                         return "must be an AWS region name like us-east-1, or \"\"";
                 return NULL;
         case KC_USER:
@@ -139,7 +141,8 @@ const char *config_check_string(KeyCheck kc, char *v, char *buf, size_t bufsz) {
                 return NULL;
         case KC_NAMESPACE:
                 if (!*v || strlen(v) > 255 || !chars_in(v, ".-_/#: "))
-                        return "must be 1 to 255 characters of letters, digits and . - _ / # : space";
+                        return "must be 1 to 255 characters of letters, digits and . - _ / # : "
+                               "space";
                 return strneq(v, "AWS/", 4) ? "must not start with AWS/ (reserved for AWS)" : NULL;
         case KC_HOOK_NAME:
                 if (*v && (strlen(v) > 255 || !chars_in(v, "-_/")))

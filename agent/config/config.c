@@ -79,8 +79,10 @@ static void add_error(Loader *l, const char *file, int line, const char *fmt, ..
         if (!items)
                 goto oom;
         e->items = items;
-        e->items[e->n++] = (ConfigError) {
-                .file = TAKE_PTR(f), .line = line, .message = TAKE_PTR(msg),
+        e->items[e->n++] = (ConfigError){
+                .file = TAKE_PTR(f),
+                .line = line,
+                .message = TAKE_PTR(msg),
         };
         return;
 oom:
@@ -126,7 +128,8 @@ static void unknown_key(Loader *l, const KeyDef *t, size_t n, const char *file, 
         const char *hint = config_key_suggest(t, n, path);
 
         if (hint)
-                add_error(l, file, line, "%sunknown key '%s' (did you mean '%s'?)", label, path, hint);
+                add_error(l, file, line, "%sunknown key '%s' (did you mean '%s'?)", label, path,
+                          hint);
         else
                 add_error(l, file, line, "%sunknown key '%s'", label, path);
 }
@@ -135,9 +138,10 @@ static void collect_checks(Loader *l, const config_setting_t *s, const char *fil
         int t = config_setting_type(s), n = config_setting_length(s);
 
         if (t != CONFIG_TYPE_LIST && !(t == CONFIG_TYPE_ARRAY && n == 0)) {
-                add_error(l, file, line_of(s),
-                          "checks must be a list ( { name = ...; command = [ ... ]; }, ... ), not %s",
-                          config_type_name(t));
+                add_error(
+                        l, file, line_of(s),
+                        "checks must be a list ( { name = ...; command = [ ... ]; }, ... ), not %s",
+                        config_type_name(t));
                 return;
         }
         for (int i = 0; i < n; i++) {
@@ -160,7 +164,7 @@ static void collect_checks(Loader *l, const config_setting_t *s, const char *fil
                         return;
                 }
                 l->checks = v;
-                l->checks[l->n_checks++] = (CheckSrc) { .s = e, .file = file, .index = i + 1 };
+                l->checks[l->n_checks++] = (CheckSrc){ .s = e, .file = file, .index = i + 1 };
         }
 }
 
@@ -200,11 +204,11 @@ static void walk(Loader *l, const config_setting_t *g, const char *prefix, const
                 }
                 was = &seen[def - t];
                 if (was->file && def->kind != KEY_SECTION) {
-                        add_error(l, file, line_of(s), "%s already set at %s:%d", full,
-                                  was->file, was->line);
+                        add_error(l, file, line_of(s), "%s already set at %s:%d", full, was->file,
+                                  was->line);
                         continue;
                 }
-                *was = (Seen) { .file = file, .line = line_of(s) };
+                *was = (Seen){ .file = file, .line = line_of(s) };
                 r = config_key_apply(def, s, base, full, &msg);
                 if (r == -ENOMEM)
                         l->oom = true;
@@ -264,25 +268,42 @@ static char **strv_new(const char *a, const char *b) {
 }
 
 static int config_set_defaults(Config *c, const char *path) {
-        c->imds = (ImdsConfig) { .endpoint = strdup("http://169.254.169.254"), .token_ttl = 21600,
-                                 .timeout_ms = 1000, .retries = 3 };
-        c->aws = (AwsConfig) { .region = strdup(""), .endpoint_autoscaling = strdup(""),
-                               .endpoint_ec2 = strdup(""), .endpoint_cloudwatch = strdup(""),
-                               .ca_file = strdup(""), .timeout_ms = 10000, .max_attempts = 3 };
-        c->plugins = (PluginDefaults) { .user = strdup("drover"), .group = strdup("drover"),
-                                        .timeout = 10, .kill_grace = 2, .max_output = 65536,
-                                        .concurrency = 4, .timeout_state = NAGIOS_CRITICAL };
-        c->policy = (PolicyConfig) { .grace_period = 300, .action = REPLACE_SET_UNHEALTHY,
-                                     .max_unhealthy = { true, 10 },
-                                     .max_replacements_per_hour = { true, 25 }, .jitter = 5,
-                                     .standalone_action = REPLACE_NONE, .confirm_interval = 60 };
-        c->metrics = (MetricsConfig) { .enabled = true, .namespace = strdup("Drover"),
-                                       .interval = 60, .buffer_max = 10000 };
-        c->hooks = (HooksConfig) { .dir = strdup(SYSCONFDIR "/drover/hooks.d"), .timeout = 300,
-                                   .heartbeat_interval = 60, .terminate_hook_name = strdup(""),
-                                   .launch_hook_name = strdup(""), .poll_interval = 5,
-                                   .launch_timeout = 600,
-                                   .replace_on = strv_new("instance-retirement", "instance-stop") };
+        c->imds = (ImdsConfig){ .endpoint = strdup("http://169.254.169.254"),
+                                .token_ttl = 21600,
+                                .timeout_ms = 1000,
+                                .retries = 3 };
+        c->aws = (AwsConfig){ .region = strdup(""),
+                              .endpoint_autoscaling = strdup(""),
+                              .endpoint_ec2 = strdup(""),
+                              .endpoint_cloudwatch = strdup(""),
+                              .ca_file = strdup(""),
+                              .timeout_ms = 10000,
+                              .max_attempts = 3 };
+        c->plugins = (PluginDefaults){ .user = strdup("drover"),
+                                       .group = strdup("drover"),
+                                       .timeout = 10,
+                                       .kill_grace = 2,
+                                       .max_output = 65536,
+                                       .concurrency = 4,
+                                       .timeout_state = NAGIOS_CRITICAL };
+        c->policy = (PolicyConfig){ .grace_period = 300,
+                                    .action = REPLACE_SET_UNHEALTHY,
+                                    .max_unhealthy = { true, 10 },
+                                    .max_replacements_per_hour = { true, 25 },
+                                    .jitter = 5,
+                                    .standalone_action = REPLACE_NONE,
+                                    .confirm_interval = 60 };
+        c->metrics = (MetricsConfig){
+                .enabled = true, .namespace = strdup("Drover"), .interval = 60, .buffer_max = 10000
+        };
+        c->hooks = (HooksConfig){ .dir = strdup(SYSCONFDIR "/drover/hooks.d"),
+                                  .timeout = 300,
+                                  .heartbeat_interval = 60,
+                                  .terminate_hook_name = strdup(""),
+                                  .launch_hook_name = strdup(""),
+                                  .poll_interval = 5,
+                                  .launch_timeout = 600,
+                                  .replace_on = strv_new("instance-retirement", "instance-stop") };
         c->status.group = strdup("");
         c->path = strdup(path);
         if (!c->imds.endpoint || !c->aws.region || !c->aws.endpoint_autoscaling ||
@@ -295,14 +316,27 @@ static int config_set_defaults(Config *c, const char *path) {
 }
 
 static int check_set_defaults(CheckConfig *k, const PluginDefaults *p, const char *file, int line) {
-        *k = (CheckConfig) {
-                .name = strdup(""), .role = CHECK_ROLE_LIVENESS, .command = strv_new(NULL, NULL),
-                .interval = 30, .timeout = p->timeout, .kill_grace = p->kill_grace, .fall = 3,
-                .rise = 2, .user = strdup(p->user), .group = strdup(p->group),
-                .max_output = p->max_output, .timeout_state = p->timeout_state,
-                .remediate = { .restart_unit = strdup(""), .exec = strv_new(NULL, NULL),
-                               .attempts = 2, .window = 3600, .backoff = 30, .delay = 10 },
-                .file = strdup(file), .line = line,
+        *k = (CheckConfig){
+                .name = strdup(""),
+                .role = CHECK_ROLE_LIVENESS,
+                .command = strv_new(NULL, NULL),
+                .interval = 30,
+                .timeout = p->timeout,
+                .kill_grace = p->kill_grace,
+                .fall = 3,
+                .rise = 2,
+                .user = strdup(p->user),
+                .group = strdup(p->group),
+                .max_output = p->max_output,
+                .timeout_state = p->timeout_state,
+                .remediate = { .restart_unit = strdup(""),
+                               .exec = strv_new(NULL, NULL),
+                               .attempts = 2,
+                               .window = 3600,
+                               .backoff = 30,
+                               .delay = 10 },
+                .file = strdup(file),
+                .line = line,
         };
         if (!k->name || !k->command || !k->user || !k->group || !k->remediate.restart_unit ||
             !k->remediate.exec || !k->file)
@@ -313,8 +347,9 @@ static int check_set_defaults(CheckConfig *k, const PluginDefaults *p, const cha
 static bool check_name_valid(const char *s) {
         size_t n = strlen(s);
 
-        return n >= 1 && n <= 64 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                              "0123456789_.-") == n;
+        return n >= 1 && n <= 64 &&
+               strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                         "0123456789_.-") == n;
 }
 
 /* A program a check runs: present and executable (config-test), trusted (as root). */
@@ -325,7 +360,8 @@ static void check_program(Loader *l, const char *file, int line, const char *lab
 
         if (stat(path, &st) < 0) {
                 if (l->flags & CONFIG_LOAD_CHECK_EXECUTABLES)
-                        add_error(l, file, line, "%scannot run %s: %s", label, path, strerror(errno));
+                        add_error(l, file, line, "%scannot run %s: %s", label, path,
+                                  strerror(errno));
                 return;
         }
         if (l->flags & CONFIG_LOAD_CHECK_EXECUTABLES) {
@@ -363,9 +399,11 @@ static void check_validate(Loader *l, const CheckSrc *src, CheckConfig *k, const
                                   "/bin/sh -c)",
                                   label);
                 else if (!k->shell && config_setting_type(cmd) == CONFIG_TYPE_STRING)
-                        add_error(l, src->file, cl,
-                                  "%scommand must be an array [ \"/path/to/plugin\", \"arg\", ... ] "
-                                  "(or set shell = true to run a shell command line)", label);
+                        add_error(
+                                l, src->file, cl,
+                                "%scommand must be an array [ \"/path/to/plugin\", \"arg\", ... ] "
+                                "(or set shell = true to run a shell command line)",
+                                label);
                 else if (!k->shell && k->command[0][0] != '/')
                         add_error(l, src->file, cl,
                                   "%scommand must start with an absolute path to the program, "
@@ -386,11 +424,11 @@ static void check_validate(Loader *l, const CheckSrc *src, CheckConfig *k, const
                 if (k->has_remediation && k->role == CHECK_ROLE_DEPENDENCY)
                         add_error(l, src->file, line_of(rem),
                                   "%sremediate is not allowed on a dependency check "
-                                  "(a dependency is something this instance cannot fix)", label);
+                                  "(a dependency is something this instance cannot fix)",
+                                  label);
                 if (k->remediate.exec[0] && k->remediate.exec[0][0] == '/')
-                        check_program(l, src->file,
-                                      line_of(config_setting_get_member(rem, "exec")), label,
-                                      k->remediate.exec[0]);
+                        check_program(l, src->file, line_of(config_setting_get_member(rem, "exec")),
+                                      label, k->remediate.exec[0]);
         }
 }
 
@@ -414,7 +452,8 @@ static void build_check(Loader *l, const CheckSrc *src, CheckConfig *k) {
         for (CheckConfig *o = l->c->checks; o < k; o++)
                 if (streq(o->name, k->name) && *k->name)
                         add_error(l, src->file, line_of(src->s),
-                                  "check '%s' is already defined at %s:%d", k->name, o->file, o->line);
+                                  "check '%s' is already defined at %s:%d", k->name, o->file,
+                                  o->line);
 }
 
 static void sources_free(Source *v, size_t n) {
@@ -443,12 +482,14 @@ static int load_sources(Loader *l, const char *path, Config **ret) {
                 return -ENOMEM;
         /* Hooks run as the plugin user unless told otherwise, wherever that was set. */
         if (!seen[config_key_find(config_global_keys, config_n_global_keys, "hooks.user") -
-                  config_global_keys].file) {
+                  config_global_keys]
+                     .file) {
                 free(c->hooks.user);
                 c->hooks.user = strdup(c->plugins.user);
         }
         if (!seen[config_key_find(config_global_keys, config_n_global_keys, "hooks.group") -
-                  config_global_keys].file) {
+                  config_global_keys]
+                     .file) {
                 free(c->hooks.group);
                 c->hooks.group = strdup(c->plugins.group);
         }
@@ -481,7 +522,7 @@ static int source_add(Loader *l, const char *file, const char *text) {
         if (!v)
                 return -ENOMEM;
         l->sources = v;
-        v[l->n_sources] = (Source) { .file = strdup(file) };
+        v[l->n_sources] = (Source){ .file = strdup(file) };
         if (!v[l->n_sources].file)
                 return -ENOMEM;
         source_parse(l, &v[l->n_sources++], text);

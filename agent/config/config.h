@@ -26,10 +26,10 @@ typedef enum CheckRole {
 } CheckRole;
 
 typedef enum ReplaceAction {
-        REPLACE_SET_UNHEALTHY,     /* SetInstanceHealth Unhealthy */
-        REPLACE_TERMINATE_IN_ASG,  /* TerminateInstanceInAutoScalingGroup, keep capacity */
-        REPLACE_TERMINATE,         /* ec2 TerminateInstances */
-        REPLACE_NONE,              /* report only */
+        REPLACE_SET_UNHEALTHY,    /* SetInstanceHealth Unhealthy */
+        REPLACE_TERMINATE_IN_ASG, /* TerminateInstanceInAutoScalingGroup, keep capacity */
+        REPLACE_TERMINATE,        /* ec2 TerminateInstances */
+        REPLACE_NONE,             /* report only */
         _REPLACE_ACTION_MAX,
 } ReplaceAction;
 
@@ -43,104 +43,104 @@ typedef struct Budget {
 } Budget;
 
 typedef struct ImdsConfig {
-        char *endpoint;       /* "http://169.254.169.254" */
-        unsigned token_ttl;   /* 1..21600, 21600 */
-        unsigned timeout_ms;  /* per attempt, 1000 */
-        unsigned retries;     /* 3 */
-        bool allow_v1;        /* false */
+        char *endpoint;      /* "http://169.254.169.254" */
+        unsigned token_ttl;  /* 1..21600, 21600 */
+        unsigned timeout_ms; /* per attempt, 1000 */
+        unsigned retries;    /* 3 */
+        bool allow_v1;       /* false */
 } ImdsConfig;
 
 typedef struct AwsConfig {
-        char *region;                 /* "" = from the identity document */
-        char *endpoint_autoscaling;   /* "" = the partition's default */
+        char *region;               /* "" = from the identity document */
+        char *endpoint_autoscaling; /* "" = the partition's default */
         char *endpoint_ec2;
         char *endpoint_cloudwatch;
-        char *ca_file;                /* "" = system bundle */
-        bool fips;                    /* FIPS endpoints, false */
-        unsigned timeout_ms;          /* per attempt, 10000 */
-        unsigned max_attempts;        /* the SDKs' standard mode: 3 */
+        char *ca_file;         /* "" = system bundle */
+        bool fips;             /* FIPS endpoints, false */
+        unsigned timeout_ms;   /* per attempt, 10000 */
+        unsigned max_attempts; /* the SDKs' standard mode: 3 */
 } AwsConfig;
 
 typedef struct PluginDefaults {
-        char *user;                   /* "drover"; "" = do not change user */
-        char *group;                  /* "drover" */
-        double timeout;               /* 10 */
-        double kill_grace;            /* 2: TERM, then KILL this much later */
-        size_t max_output;            /* 65536 bytes of stdout+stderr */
-        unsigned concurrency;         /* 4 plugins at once */
-        NagiosStatus timeout_state;   /* CRITICAL */
+        char *user;                 /* "drover"; "" = do not change user */
+        char *group;                /* "drover" */
+        double timeout;             /* 10 */
+        double kill_grace;          /* 2: TERM, then KILL this much later */
+        size_t max_output;          /* 65536 bytes of stdout+stderr */
+        unsigned concurrency;       /* 4 plugins at once */
+        NagiosStatus timeout_state; /* CRITICAL */
 } PluginDefaults;
 
 typedef struct Remediation {
-        char *restart_unit;           /* "" = none */
-        char **exec;                  /* argv; empty = none */
-        unsigned attempts;            /* 2: attempts allowed within window */
-        double window;                /* 3600: sliding window for attempts */
-        double backoff;               /* 30: base of the exponential backoff between attempts */
-        double delay;                 /* 10: random delay before each attempt, 0..delay */
-        double settle;                /* 0 = interval * fall: failures ignored after an attempt */
+        char *restart_unit; /* "" = none */
+        char **exec;        /* argv; empty = none */
+        unsigned attempts;  /* 2: attempts allowed within window */
+        double window;      /* 3600: sliding window for attempts */
+        double backoff;     /* 30: base of the exponential backoff between attempts */
+        double delay;       /* 10: random delay before each attempt, 0..delay */
+        double settle;      /* 0 = interval * fall: failures ignored after an attempt */
 } Remediation;
 
 typedef struct CheckConfig {
         char *name;
-        CheckRole role;               /* liveness */
-        char **command;               /* argv, non-empty; argv[0] absolute path */
-        bool shell;                   /* run command[0] with /bin/sh -c */
-        double interval;              /* 30 */
-        double timeout;               /* plugins.timeout */
-        double kill_grace;            /* plugins.kill_grace */
-        unsigned fall;                /* 3 */
-        unsigned rise;                /* 2 */
-        char *user;                   /* plugins.user */
-        char *group;                  /* plugins.group */
-        size_t max_output;            /* plugins.max_output */
-        NagiosStatus timeout_state;   /* plugins.timeout_state */
+        CheckRole role;             /* liveness */
+        char **command;             /* argv, non-empty; argv[0] absolute path */
+        bool shell;                 /* run command[0] with /bin/sh -c */
+        double interval;            /* 30 */
+        double timeout;             /* plugins.timeout */
+        double kill_grace;          /* plugins.kill_grace */
+        unsigned fall;              /* 3 */
+        unsigned rise;              /* 2 */
+        char *user;                 /* plugins.user */
+        char *group;                /* plugins.group */
+        size_t max_output;          /* plugins.max_output */
+        NagiosStatus timeout_state; /* plugins.timeout_state */
         bool has_remediation;
         Remediation remediate;
-        char *file;                   /* where it was defined, for messages */
+        char *file; /* where it was defined, for messages */
         int line;
 } CheckConfig;
 
 typedef struct PolicyConfig {
-        double grace_period;          /* 300 s after boot */
-        ReplaceAction action;         /* set-unhealthy */
+        double grace_period;  /* 300 s after boot */
+        ReplaceAction action; /* set-unhealthy */
         bool dry_run;
-        Budget max_unhealthy;         /* 10% */
+        Budget max_unhealthy;             /* 10% */
         Budget max_replacements_per_hour; /* 25% */
-        double jitter;                /* 5 */
+        double jitter;                    /* 5 */
         ReplaceAction standalone_action;  /* none | terminate */
-        double confirm_interval;      /* 60: ask the group again if it did not take the request */
+        double confirm_interval; /* 60: ask the group again if it did not take the request */
 } PolicyConfig;
 
 typedef struct MetricsConfig {
-        bool enabled;                 /* true */
-        char *namespace;              /* "Drover" */
-        double interval;              /* 60 */
-        bool high_resolution;         /* false */
-        bool per_instance;            /* false */
-        size_t buffer_max;            /* 10000 data points kept while CloudWatch is away */
+        bool enabled;         /* true */
+        char *namespace;      /* "Drover" */
+        double interval;      /* 60 */
+        bool high_resolution; /* false */
+        bool per_instance;    /* false */
+        size_t buffer_max;    /* 10000 data points kept while CloudWatch is away */
 } MetricsConfig;
 
 typedef struct HooksConfig {
-        char *dir;                    /* "/etc/drover/hooks.d" */
-        double timeout;               /* 300, per hook */
-        double heartbeat_interval;    /* 60 */
-        char *terminate_hook_name;    /* lifecycle_hook_names.terminate, "" = none */
-        char *launch_hook_name;       /* lifecycle_hook_names.launch, "" = none */
-        bool abandon_on_failure;      /* on_failure = "abandon" */
-        char *user;                   /* plugins.user unless set */
+        char *dir;                 /* "/etc/drover/hooks.d" */
+        double timeout;            /* 300, per hook */
+        double heartbeat_interval; /* 60 */
+        char *terminate_hook_name; /* lifecycle_hook_names.terminate, "" = none */
+        char *launch_hook_name;    /* lifecycle_hook_names.launch, "" = none */
+        bool abandon_on_failure;   /* on_failure = "abandon" */
+        char *user;                /* plugins.user unless set */
         char *group;
-        double poll_interval;         /* 5: IMDS lifecycle/spot/event polling */
-        double launch_timeout;        /* 600: readiness must pass within this */
-        char **replace_on;            /* "rebalance", "instance-retirement", ... */
+        double poll_interval;  /* 5: IMDS lifecycle/spot/event polling */
+        double launch_timeout; /* 600: readiness must pass within this */
+        char **replace_on;     /* "rebalance", "instance-retirement", ... */
 } HooksConfig;
 
 typedef struct StatusConfig {
-        char *group;                  /* "" = root only; else this group may read */
+        char *group; /* "" = root only; else this group may read */
 } StatusConfig;
 
 typedef struct Config {
-        char *path;                   /* the main file */
+        char *path; /* the main file */
         ImdsConfig imds;
         AwsConfig aws;
         PluginDefaults plugins;
@@ -153,8 +153,8 @@ typedef struct Config {
 } Config;
 
 typedef struct ConfigError {
-        char *file;   /* may be NULL when not tied to a file */
-        int line;     /* 0 when unknown */
+        char *file; /* may be NULL when not tied to a file */
+        int line;   /* 0 when unknown */
         char *message;
 } ConfigError;
 

@@ -170,8 +170,8 @@ static void flush_metrics(Manager *m) {
                 return;
         /* Stopping: the periods still collecting go out too, then we are done. */
         r = metrics_flush(m->metrics, now_ms(), m->stopping, &batch);
-        if (r > 0 && cloudwatch_send(m->aws, m->metrics, batch, on_metrics_sent, m,
-                                     &m->metrics_call) >= 0)
+        if (r > 0 &&
+            cloudwatch_send(m->aws, m->metrics, batch, on_metrics_sent, m, &m->metrics_call) >= 0)
                 return;
         if (m->stopping)
                 (void) sd_event_exit(m->event, 0);
@@ -187,7 +187,8 @@ static int on_metrics_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 manager_metric(m, METRICS_INSTANCE_HEALTHY, healthy);
         dropped = m->metrics ? metrics_dropped(m->metrics) : 0;
         if (dropped > m->metrics_dropped_reported) {
-                manager_metric(m, METRICS_DROPPED, (double) (dropped - m->metrics_dropped_reported));
+                manager_metric(m, METRICS_DROPPED,
+                               (double) (dropped - m->metrics_dropped_reported));
                 m->metrics_dropped_reported = dropped;
         }
         flush_metrics(m);
@@ -270,20 +271,23 @@ static void on_identity(Imds *imds, const ImdsResult *res, void *userdata) {
                 r = imds_parse_identity(res->body, res->len, &m->identity, &field);
                 if (r < 0)
                         log_error("IMDS identity document is invalid (%s): reporting only until "
-                                  "it is readable", field ? field : "malformed");
+                                  "it is readable",
+                                  field ? field : "malformed");
         }
         if (r == 0) {
-                const char *region = isempty(m->config->aws.region) ? m->identity.region
-                                                                    : m->config->aws.region;
+                const char *region =
+                        isempty(m->config->aws.region) ? m->identity.region : m->config->aws.region;
                 m->have_identity = true;
                 r = aws_config_copy(&m->config->aws, &m->aws_config);
                 if (r >= 0)
                         r = aws_new(m->http, m->imds, &m->aws_config, region, &m->aws);
                 if (r < 0)
-                        log_error_errno(r, "cannot set up the AWS client for %s: %m; reporting "
-                                           "only", region);
-                log_info("drover %s on %s (%s, %s, %s)", PACKAGE_VERSION,
-                         m->identity.instance_id, m->identity.image_id, m->identity.instance_type,
+                        log_error_errno(r,
+                                        "cannot set up the AWS client for %s: %m; reporting "
+                                        "only",
+                                        region);
+                log_info("drover %s on %s (%s, %s, %s)", PACKAGE_VERSION, m->identity.instance_id,
+                         m->identity.image_id, m->identity.instance_type,
                          m->identity.availability_zone);
                 heal_set_identity(m->heal, &m->identity);
                 if (!m->lifecycle && !(m->lifecycle = lifecycle_new(m)))
@@ -297,7 +301,8 @@ static void on_identity(Imds *imds, const ImdsResult *res, void *userdata) {
                                          IDENTITY_RETRY_MAX_USEC, 0.5 + random_unit() / 2);
         if (m->identity_attempts == 1)
                 log_warning("IMDS unreachable (%s: %s%s%s): running degraded, no actions, "
-                            "retrying", res->step ? res->step : "identity", strerror(-r),
+                            "retrying",
+                            res->step ? res->step : "identity", strerror(-r),
                             isempty(res->detail) ? "" : ": ", strempty(res->detail));
         m->imds_error = -r;
         send_ready(m);

@@ -21,9 +21,9 @@ static json_t *check_json(Manager *m, size_t i, uint64_t now) {
                          "role", check_role_to_string(cc->role), "state",
                          check_state_to_string(check_state(c)), "soft", check_is_soft(c), "status",
                          (int) check_last_status(c), "status_name",
-                         nagios_status_name(check_last_status(c)), "output",
-                         check_last_output(c), "duration_ms",
-                         (json_int_t) (check_last_duration(c) / USEC_PER_MSEC), "last_run_s_ago",
+                         nagios_status_name(check_last_status(c)), "output", check_last_output(c),
+                         "duration_ms", (json_int_t) (check_last_duration(c) / USEC_PER_MSEC),
+                         "last_run_s_ago",
                          last ? json_real((double) (now - last) / USEC_PER_SEC) : json_null(),
                          "successes", (int) k.successes, "failures", (int) k.failures, "running",
                          monitor_check_running(m->monitor, i));
@@ -34,9 +34,9 @@ static json_t *instance_json(Manager *m) {
                 return json_pack("{s:b,s:s}", "known", false, "error",
                                  m->imds_error ? strerror(m->imds_error) : "not asked yet");
         return json_pack("{s:b,s:s,s:s,s:s,s:s,s:s}", "known", true, "instance_id",
-                         m->identity.instance_id, "region", m->identity.region,
-                         "availability_zone", m->identity.availability_zone, "instance_type",
-                         m->identity.instance_type, "image_id", m->identity.image_id);
+                         m->identity.instance_id, "region", m->identity.region, "availability_zone",
+                         m->identity.availability_zone, "instance_type", m->identity.instance_type,
+                         "image_id", m->identity.image_id);
 }
 
 json_t *manager_render_status(void *userdata) {
@@ -47,14 +47,13 @@ json_t *manager_render_status(void *userdata) {
 
         for (size_t i = 0; checks && i < n; i++)
                 json_array_append_new(checks, check_json(m, i, now));
-        doc = json_pack("{s:s,s:i,s:f,s:o,s:{s:s,s:s?},s:o,s:I,s:o}", "version", PACKAGE_VERSION,
-                        "pid", (int) getpid(), "uptime_s",
-                        (double) (now - m->started_usec) / USEC_PER_SEC, "instance",
-                        instance_json(m), "config", "path", m->config_path, "reload_error",
-                        m->reload_error, "checks", checks, "grace_left_s",
-                        (json_int_t) (policy_grace_left_usec(&m->config->policy, now) /
-                                      USEC_PER_SEC),
-                        "heal", heal_status_json(m->heal));
+        doc = json_pack(
+                "{s:s,s:i,s:f,s:o,s:{s:s,s:s?},s:o,s:I,s:o}", "version", PACKAGE_VERSION, "pid",
+                (int) getpid(), "uptime_s", (double) (now - m->started_usec) / USEC_PER_SEC,
+                "instance", instance_json(m), "config", "path", m->config_path, "reload_error",
+                m->reload_error, "checks", checks, "grace_left_s",
+                (json_int_t) (policy_grace_left_usec(&m->config->policy, now) / USEC_PER_SEC),
+                "heal", heal_status_json(m->heal));
         if (!doc)
                 return json_pack("{s:s}", "error", "out of memory");
         json_object_set_new(doc, "summary", json_string(m->status_line));

@@ -26,33 +26,33 @@ typedef struct Manager {
         sd_event *event;
         char *config_path;
         Config *config;
-        char *reload_error;        /* why the last reload was refused, NULL if it was not */
+        char *reload_error; /* why the last reload was refused, NULL if it was not */
 
         Http *http;
         Imds *imds;
-        Aws *aws;                  /* NULL until the region is known */
-        AwsConfig aws_config;      /* what aws borrows (aws_new): a copy, since a reload
+        Aws *aws;             /* NULL until the region is known */
+        AwsConfig aws_config; /* what aws borrows (aws_new): a copy, since a reload
                                     * frees the Config it came from */
-        Metrics *metrics;          /* NULL when metrics.enabled = false */
+        Metrics *metrics;     /* NULL when metrics.enabled = false */
         sd_event_source *metrics_timer;
-        AwsCall *metrics_call;     /* one PutMetricData at a time */
+        AwsCall *metrics_call; /* one PutMetricData at a time */
         bool metrics_failing;
-        bool stopping;             /* SIGTERM seen: sending what is buffered, then exit */
+        bool stopping; /* SIGTERM seen: sending what is buffered, then exit */
         uint64_t metrics_dropped_reported;
         Runner *runner;
         Monitor *monitor;
         Heal *heal;
-        Lifecycle *lifecycle;      /* NULL until the identity is known */
+        Lifecycle *lifecycle; /* NULL until the identity is known */
         StatusServer *status;
 
         ImdsIdentity identity;
         bool have_identity;
         unsigned identity_attempts;
-        int imds_error;            /* errno of the last failed identity fetch, 0 if none */
+        int imds_error; /* errno of the last failed identity fetch, 0 if none */
 
         bool ready_sent;
-        uint64_t started_usec;     /* CLOCK_BOOTTIME */
-        char status_line[256];     /* last STATUS= sent */
+        uint64_t started_usec; /* CLOCK_BOOTTIME */
+        char status_line[256]; /* last STATUS= sent */
 } Manager;
 
 /* Records an instance-level metric (no-op without metrics or identity). */

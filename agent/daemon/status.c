@@ -50,8 +50,8 @@ int status_parse_request(const char *buf, size_t len, StatusRequest *ret) {
         return -EBADMSG;
 }
 
-bool status_peer_allowed(uid_t peer_uid, gid_t peer_gid, const gid_t *peer_groups,
-                         size_t n_groups, uid_t self_uid, gid_t allowed_gid) {
+bool status_peer_allowed(uid_t peer_uid, gid_t peer_gid, const gid_t *peer_groups, size_t n_groups,
+                         uid_t self_uid, gid_t allowed_gid) {
         if (peer_uid == 0 || peer_uid == self_uid)
                 return true;
         if (allowed_gid == (gid_t) -1)
@@ -91,8 +91,7 @@ static bool client_allowed(StatusServer *s, int fd) {
                 return false;
         if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) >= 0)
                 n_groups = glen / sizeof(gid_t);
-        return status_peer_allowed(cred.uid, cred.gid, groups, n_groups, geteuid(),
-                                   s->allowed_gid);
+        return status_peer_allowed(cred.uid, cred.gid, groups, n_groups, geteuid(), s->allowed_gid);
 }
 
 static int client_prepare_reply(Client *c, json_t *doc) {
@@ -109,8 +108,8 @@ static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *us
         StatusRequest req;
 
         if (!c->reply) {
-                ssize_t n = read(fd, c->request + c->request_len,
-                                 sizeof(c->request) - c->request_len);
+                ssize_t n =
+                        read(fd, c->request + c->request_len, sizeof(c->request) - c->request_len);
                 if (n < 0 && (errno == EAGAIN || errno == EINTR))
                         return 0;
                 if (n <= 0)
@@ -120,8 +119,8 @@ static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *us
                     c->request_len < sizeof(c->request))
                         return 0;
                 if (status_parse_request(c->request, c->request_len, &req) < 0) {
-                        if (client_prepare_reply(c, json_pack("{s:s}", "error",
-                                                              "unknown request")) < 0)
+                        if (client_prepare_reply(
+                                    c, json_pack("{s:s}", "error", "unknown request")) < 0)
                                 goto done;
                 } else if (client_prepare_reply(c, c->server->render(c->server->userdata)) < 0)
                         goto done;
@@ -168,8 +167,8 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
         s->clients = c;
         s->n_clients++;
         if (sd_event_add_io(s->event, &c->io, c->fd, EPOLLIN, on_client_io, c) < 0 ||
-            sd_event_add_time_relative(s->event, &c->timer, CLOCK_MONOTONIC,
-                                       CLIENT_TIMEOUT_USEC, 0, on_client_timeout, c) < 0)
+            sd_event_add_time_relative(s->event, &c->timer, CLOCK_MONOTONIC, CLIENT_TIMEOUT_USEC, 0,
+                                       on_client_timeout, c) < 0)
                 client_free(c);
         return 0;
 }
@@ -194,8 +193,8 @@ static int make_listen_socket(const char *path, int *ret) {
         return 0;
 }
 
-int status_server_new(sd_event *e, const char *path, gid_t allowed_gid,
-                      status_render_t render, void *userdata, StatusServer **ret) {
+int status_server_new(sd_event *e, const char *path, gid_t allowed_gid, status_render_t render,
+                      void *userdata, StatusServer **ret) {
         _cleanup_(status_server_freep) StatusServer *s = NULL;
         int r;
 

@@ -23,8 +23,8 @@ typedef json_t *(*status_render_t)(void *userdata);
  * Listens on path (an existing socket file is replaced). allowed_gid: (gid_t) -1 for
  * none. The server lives until status_server_free().
  */
-int status_server_new(sd_event *e, const char *path, gid_t allowed_gid,
-                      status_render_t render, void *userdata, StatusServer **ret);
+int status_server_new(sd_event *e, const char *path, gid_t allowed_gid, status_render_t render,
+                      void *userdata, StatusServer **ret);
 StatusServer *status_server_free(StatusServer *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(StatusServer *, status_server_free)
 void status_server_set_allowed_gid(StatusServer *s, gid_t gid);
@@ -34,8 +34,8 @@ typedef enum StatusRequest { STATUS_REQUEST_STATUS } StatusRequest;
 int status_parse_request(const char *buf, size_t len, StatusRequest *ret);
 
 /* Pure: may a peer with these credentials ask? */
-bool status_peer_allowed(uid_t peer_uid, gid_t peer_gid, const gid_t *peer_groups,
-                         size_t n_groups, uid_t self_uid, gid_t allowed_gid);
+bool status_peer_allowed(uid_t peer_uid, gid_t peer_gid, const gid_t *peer_groups, size_t n_groups,
+                         uid_t self_uid, gid_t allowed_gid);
 
 /* Client side: asks the daemon at path. -ENOENT/-ECONNREFUSED when none runs. */
 int status_query(const char *path, unsigned timeout_ms, json_t **ret);

@@ -18,8 +18,8 @@ struct GroupView {
         size_t n_tags;
         char *lifecycle_state, *health_status;
         char error[256];
-        json_t *shown;      /* the last finished refresh, for status while one is in flight */
-        bool assembling;    /* a refresh started (and was not finished: maybe cancelled) */
+        json_t *shown;   /* the last finished refresh, for status while one is in flight */
+        bool assembling; /* a refresh started (and was not finished: maybe cancelled) */
 
         Aws *aws;
         AwsCall *call;
@@ -201,7 +201,7 @@ json_t *groupview_json(const GroupView *v) {
 
 static json_t *render(const GroupView *v) {
         json_t *o = json_pack("{s:b,s:s,s:s?}", "answered", v->view.answered, "membership",
-                              v->view.membership == POLICY_MEMBERSHIP_IN_GROUP ? "in-group"
+                              v->view.membership == POLICY_MEMBERSHIP_IN_GROUP     ? "in-group"
                               : v->view.membership == POLICY_MEMBERSHIP_STANDALONE ? "standalone"
                                                                                    : "unknown",
                               "error", v->error[0] ? v->error : NULL);

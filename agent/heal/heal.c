@@ -52,7 +52,7 @@ struct Heal {
         bool have_identity;
         State state;
         Remedy *remedy;
-        Slot **slots;         /* pointers: callbacks hold their Slot */
+        Slot **slots; /* pointers: callbacks hold their Slot */
         size_t n_slots;
 
         GroupView *view;
@@ -65,11 +65,11 @@ struct Heal {
 
         PolicyVerdictKind verdict;
         bool have_verdict;
-        char *failing;        /* failing liveness checks, "web,api" */
-        char *forced;         /* lifecycle.c: replace_on asked for a replacement, and why */
-        char *group_name;     /* as last answered: stable across refreshes, for metrics */
+        char *failing;    /* failing liveness checks, "web,api" */
+        char *forced;     /* lifecycle.c: replace_on asked for a replacement, and why */
+        char *group_name; /* as last answered: stable across refreshes, for metrics */
         PolicyMembership membership;
-        char lifecycle[32];   /* this instance's LifecycleState as last answered */
+        char lifecycle[32]; /* this instance's LifecycleState as last answered */
         AwsCall *probe;
         sd_event_source *probe_timer;
         PolicyDecision decision;
@@ -110,8 +110,10 @@ static void save_state(Heal *h) {
         int r = state_save(drover_state_dir(), &h->state);
 
         if (r < 0)
-                log_error_errno(r, "cannot save state in %s: %m (it is only a memory: the "
-                                   "group's answer still decides)", drover_state_dir());
+                log_error_errno(r,
+                                "cannot save state in %s: %m (it is only a memory: the "
+                                "group's answer still decides)",
+                                drover_state_dir());
 }
 
 /* ---- local remediation ------------------------------------------------------------ */
@@ -175,7 +177,8 @@ static void on_restart_done(int result, const char *job_result, void *userdata) 
         if (result == 0)
                 snprintf(what, sizeof(what), "unit restarted");
         else
-                snprintf(what, sizeof(what), "restart %s", job_result ? job_result : strerror(-result));
+                snprintf(what, sizeof(what), "restart %s",
+                         job_result ? job_result : strerror(-result));
         remedy_finished(s, result == 0, what);
 }
 
@@ -205,8 +208,8 @@ static void remedy_attempt(Heal *h, Slot *s, const CheckConfig *cc) {
         manager_metric(h->m, METRICS_REMEDIATION_ATTEMPTED, 1);
         if (!isempty(cc->remediate.restart_unit)) {
                 log_notice("check %s failed: restarting %s", cc->name, cc->remediate.restart_unit);
-                r = remedy_restart_unit(h->remedy, cc->remediate.restart_unit,
-                                        REMEDY_TIMEOUT_USEC, on_restart_done, s, &s->job);
+                r = remedy_restart_unit(h->remedy, cc->remediate.restart_unit, REMEDY_TIMEOUT_USEC,
+                                        on_restart_done, s, &s->job);
         } else {
                 PluginSpec spec;
 
@@ -300,8 +303,7 @@ static void set_decision(Heal *h, const PolicyDecision *d) {
         if (d->action == POLICY_ACTION_WAIT || d->action == POLICY_ACTION_REPORT_ONLY) {
                 log_fields(LOG_WARNING, NULL, "instance unhealthy (%s), replacement %s: %s",
                            strempty(h->failing),
-                           d->action == POLICY_ACTION_WAIT ? "deferred" : "held back",
-                           d->message);
+                           d->action == POLICY_ACTION_WAIT ? "deferred" : "held back", d->message);
                 remember(h, "replacement %s: %s",
                          d->action == POLICY_ACTION_WAIT ? "deferred" : "held back", d->message);
                 manager_metric(h->m, METRICS_REPLACEMENT_DEFERRED, 1);
@@ -315,7 +317,7 @@ static void decide(Heal *h, uint64_t now, PolicyDecision *ret) {
                 .instance_id = h->m->identity.instance_id,
                 .group = *groupview_policy(h->view),
                 .max_age_usec = VIEW_MAX_AGE_USEC,
-                .request = !h->state.requested   ? POLICY_REQUEST_NONE
+                .request = !h->state.requested  ? POLICY_REQUEST_NONE
                            : h->state.confirmed ? POLICY_REQUEST_CONFIRMED
                                                 : POLICY_REQUEST_PENDING,
                 .requested = h->state.action,
@@ -343,9 +345,9 @@ static void on_replace_done(int error, const char *code, const char *message, vo
                           strempty(message));
                 remember(h, "replacement request (%s) failed: %s", what,
                          isempty(code) ? strerror(-error) : code);
-                look_again_later(h, now + backoff_full_jitter_usec(h->look_failures,
-                                                                   LOOK_RETRY_BASE_USEC,
-                                                                   LOOK_RETRY_CAP_USEC, 1.0 - random_unit() / 2));
+                look_again_later(h, now + backoff_full_jitter_usec(
+                                                  h->look_failures, LOOK_RETRY_BASE_USEC,
+                                                  LOOK_RETRY_CAP_USEC, 1.0 - random_unit() / 2));
                 return;
         }
         h->state.requested = true;
@@ -477,22 +479,20 @@ static void on_view(GroupView *v, int error, void *userdata) {
         if (error < 0) {
                 h->look_failures++;
                 log_fields(h->look_failures == 1 ? LOG_WARNING : LOG_DEBUG, NULL,
-                           "cannot ask the group (%s): reporting and waiting",
-                           groupview_error(v));
-                look_again_later(h, now + backoff_full_jitter_usec(h->look_failures,
-                                                                   LOOK_RETRY_BASE_USEC,
-                                                                   LOOK_RETRY_CAP_USEC,
-                                                                   1.0 - random_unit() / 2));
+                           "cannot ask the group (%s): reporting and waiting", groupview_error(v));
+                look_again_later(h, now + backoff_full_jitter_usec(
+                                                  h->look_failures, LOOK_RETRY_BASE_USEC,
+                                                  LOOK_RETRY_CAP_USEC, 1.0 - random_unit() / 2));
                 return;
         }
         h->look_failures = 0;
         remember_membership(h, groupview_policy(v)->membership, groupview_policy(v)->group_name,
                             groupview_lifecycle_state(v));
         if (d.action != POLICY_ACTION_REPLACE) {
-                uint64_t at = d.reason == POLICY_REASON_GRACE_PERIOD
-                                      ? d.retry_usec
-                                      : now + (uint64_t) (cfg(h)->policy.confirm_interval *
-                                                          USEC_PER_SEC);
+                uint64_t at =
+                        d.reason == POLICY_REASON_GRACE_PERIOD
+                                ? d.retry_usec
+                                : now + (uint64_t) (cfg(h)->policy.confirm_interval * USEC_PER_SEC);
                 look_again_later(h, at);
                 return;
         }
@@ -535,7 +535,7 @@ static void stop_replacing(Heal *h) {
 }
 
 static PolicyCheckState policy_state(CheckState s) {
-        return s == CHECK_STATE_PASSING ? POLICY_CHECK_PASSING
+        return s == CHECK_STATE_PASSING  ? POLICY_CHECK_PASSING
                : s == CHECK_STATE_FAILED ? POLICY_CHECK_FAILED
                                          : POLICY_CHECK_PENDING;
 }
@@ -575,7 +575,8 @@ static void heal_evaluate(Heal *h) {
         h->have_verdict = true;
         policy_verdict_done(&v);
 
-        if (h->verdict != POLICY_VERDICT_UNHEALTHY && !(h->state.requested && !h->state.confirmed)) {
+        if (h->verdict != POLICY_VERDICT_UNHEALTHY &&
+            !(h->state.requested && !h->state.confirmed)) {
                 stop_replacing(h);
                 decide(h, now, &d);
                 set_decision(h, &d);
@@ -717,12 +718,11 @@ json_t *heal_status_json(Heal *h) {
                                                      h->state.remediation[i].name, "attempts", t));
         }
         o = json_pack("{s:s,s:s,s:{s:s,s:s,s:s},s:o,s:o,s:o}", "verdict",
-                      h->have_verdict ? policy_verdict_to_string(h->verdict) : "unknown",
-                      "failing", strempty(h->failing), "decision", "action",
+                      h->have_verdict ? policy_verdict_to_string(h->verdict) : "unknown", "failing",
+                      strempty(h->failing), "decision", "action",
                       policy_action_to_string(h->decision.action), "reason",
-                      policy_reason_to_string(h->decision.reason), "message",
-                      h->decision.message, "group", groupview_json(h->view), "remediation", rem,
-                      "history", hist);
+                      policy_reason_to_string(h->decision.reason), "message", h->decision.message,
+                      "group", groupview_json(h->view), "remediation", rem, "history", hist);
         if (o && h->state.requested)
                 json_object_set_new(o, "replacement",
                                     json_pack("{s:s,s:I,s:b}", "action",

@@ -36,7 +36,7 @@ uint64_t policy_settle_usec(const Remediation *r, double interval, unsigned fall
 
 void policy_remedy_input_from_config(const Remediation *r, double interval, unsigned fall,
                                      PolicyRemedyInput *ret) {
-        *ret = (PolicyRemedyInput) {
+        *ret = (PolicyRemedyInput){
                 .attempts = r->attempts,
                 .window = r->window,
                 .backoff = r->backoff,
@@ -80,15 +80,14 @@ int policy_remedy_step(const PolicyRemedyInput *in, uint64_t now, PolicyRemedySt
         }
 
         if (in->n_history > 0 && now < settle_end) {
-                *ret = (PolicyRemedyStep) { POLICY_REMEDY_SETTLING, settle_end, counted,
-                                            exhausted };
+                *ret = (PolicyRemedyStep){ POLICY_REMEDY_SETTLING, settle_end, counted, exhausted };
                 return 0;
         }
         if (exhausted) {
                 /* One more attempt is allowed once counted - attempts + 1 of them left. */
                 if (window > 0 && in->attempts > 0)
                         at = add_usec(in->history[first + (counted - in->attempts)], window);
-                *ret = (PolicyRemedyStep) { POLICY_REMEDY_EXHAUSTED, at, counted, true };
+                *ret = (PolicyRemedyStep){ POLICY_REMEDY_EXHAUSTED, at, counted, true };
                 return 0;
         }
 
@@ -99,9 +98,8 @@ int policy_remedy_step(const PolicyRemedyInput *in, uint64_t now, PolicyRemedySt
         }
         if (unit_ok(in->unit))
                 at = add_usec(at, sec_to_usec(in->unit * in->delay));
-        *ret = (PolicyRemedyStep) {
-                now >= at ? POLICY_REMEDY_DUE : POLICY_REMEDY_WAIT, at, counted, false
-        };
+        *ret = (PolicyRemedyStep){ now >= at ? POLICY_REMEDY_DUE : POLICY_REMEDY_WAIT, at, counted,
+                                   false };
         return 0;
 }
 
@@ -113,7 +111,7 @@ void policy_verdict_done(PolicyVerdict *v) {
         free(v->failing);
         free(v->remediating);
         free(v->dependencies);
-        *v = (PolicyVerdict) {};
+        *v = (PolicyVerdict){};
 }
 
 static bool remedy_counts(PolicyRemedy r) {
@@ -176,7 +174,7 @@ int policy_verdict(const PolicyCheckInput *checks, size_t n, PolicyVerdict *ret)
         if (v.n_dependencies == 0)
                 v.dependencies = mfree(v.dependencies);
         *ret = v;
-        v = (PolicyVerdict) {};
+        v = (PolicyVerdict){};
         return 0;
 }
 
@@ -202,14 +200,10 @@ char *policy_verdict_failing_names(const PolicyVerdict *v, const PolicyCheckInpu
 /* ---- names ---- */
 
 static const char *const lifecycle_names[_POLICY_LIFECYCLE_MAX] = {
-        [POLICY_LIFECYCLE_UNKNOWN] = "unknown",
-        [POLICY_LIFECYCLE_PENDING] = "Pending",
-        [POLICY_LIFECYCLE_QUARANTINED] = "Quarantined",
-        [POLICY_LIFECYCLE_IN_SERVICE] = "InService",
-        [POLICY_LIFECYCLE_TERMINATING] = "Terminating",
-        [POLICY_LIFECYCLE_DETACHED] = "Detached",
-        [POLICY_LIFECYCLE_STANDBY] = "Standby",
-        [POLICY_LIFECYCLE_WARMED] = "Warmed",
+        [POLICY_LIFECYCLE_UNKNOWN] = "unknown",         [POLICY_LIFECYCLE_PENDING] = "Pending",
+        [POLICY_LIFECYCLE_QUARANTINED] = "Quarantined", [POLICY_LIFECYCLE_IN_SERVICE] = "InService",
+        [POLICY_LIFECYCLE_TERMINATING] = "Terminating", [POLICY_LIFECYCLE_DETACHED] = "Detached",
+        [POLICY_LIFECYCLE_STANDBY] = "Standby",         [POLICY_LIFECYCLE_WARMED] = "Warmed",
 };
 
 PolicyLifecycle policy_lifecycle_from_string(const char *s) {
@@ -254,14 +248,20 @@ const char *policy_remedy_to_string(PolicyRemedy r) {
 
 const char *policy_verdict_to_string(PolicyVerdictKind v) {
         static const char *const names[_POLICY_VERDICT_MAX] = {
-                "healthy", "degraded", "remediating", "unhealthy",
+                "healthy",
+                "degraded",
+                "remediating",
+                "unhealthy",
         };
         return (unsigned) v < _POLICY_VERDICT_MAX ? names[v] : "unknown";
 }
 
 const char *policy_action_to_string(PolicyAction a) {
         static const char *const names[_POLICY_ACTION_MAX] = {
-                "none", "wait", "report-only", "replace",
+                "none",
+                "wait",
+                "report-only",
+                "replace",
         };
         return (unsigned) a < _POLICY_ACTION_MAX ? names[a] : "unknown";
 }
@@ -293,7 +293,10 @@ const char *policy_reason_to_string(PolicyReason r) {
  * links (and is tested) without the config parser. */
 static const char *action_name(ReplaceAction a) {
         static const char *const names[_REPLACE_ACTION_MAX] = {
-                "set-unhealthy", "terminate-in-asg", "terminate", "none",
+                "set-unhealthy",
+                "terminate-in-asg",
+                "terminate",
+                "none",
         };
         return (unsigned) a < _REPLACE_ACTION_MAX ? names[a] : "none";
 }
@@ -404,8 +407,8 @@ static void decide_final(const PolicyConfig *cfg, ReplaceAction action, PolicyDe
         }
         d->replace = action;
         if (cfg->dry_run) {
-                decision(d, POLICY_ACTION_REPORT_ONLY, POLICY_REASON_DRY_RUN,
-                         "dry_run: would %s", action_name(action));
+                decision(d, POLICY_ACTION_REPORT_ONLY, POLICY_REASON_DRY_RUN, "dry_run: would %s",
+                         action_name(action));
                 return;
         }
         decision(d, POLICY_ACTION_REPLACE, POLICY_REASON_REPLACE, "replacing: %s",
@@ -469,8 +472,8 @@ static void decide_in_group(const PolicyConfig *cfg, const PolicyReplaceInput *i
                 d->count = g->health_replacements_last_hour;
                 d->limit = limit;
                 decision(d, POLICY_ACTION_REPORT_ONLY, POLICY_REASON_STORM_BRAKE,
-                         "storm brake: %u health replacements in the last hour, limit %u",
-                         d->count, limit);
+                         "storm brake: %u health replacements in the last hour, limit %u", d->count,
+                         limit);
                 return;
         }
 
@@ -481,8 +484,8 @@ static void decide_in_group(const PolicyConfig *cfg, const PolicyReplaceInput *i
                 d->total = total;
                 d->limit = limit;
                 decision(d, POLICY_ACTION_WAIT, POLICY_REASON_FLEET_GUARD,
-                         "fleet guard: %u of %u not InService+Healthy, budget %u", count,
-                         total, limit);
+                         "fleet guard: %u of %u not InService+Healthy, budget %u", count, total,
+                         limit);
                 return;
         }
 

@@ -67,24 +67,24 @@ typedef enum PolicyRemedy {
  * drawing a new one on every call would keep moving the attempt.
  */
 typedef struct PolicyRemedyInput {
-        unsigned attempts;        /* Remediation.attempts */
-        double window;            /* Remediation.window, seconds */
-        double backoff;           /* Remediation.backoff, seconds */
-        double delay;             /* Remediation.delay, seconds */
-        uint64_t settle_usec;     /* policy_settle_usec() */
-        const uint64_t *history;  /* earlier attempts' times, oldest first; NULL if n == 0 */
+        unsigned attempts;       /* Remediation.attempts */
+        double window;           /* Remediation.window, seconds */
+        double backoff;          /* Remediation.backoff, seconds */
+        double delay;            /* Remediation.delay, seconds */
+        uint64_t settle_usec;    /* policy_settle_usec() */
+        const uint64_t *history; /* earlier attempts' times, oldest first; NULL if n == 0 */
         size_t n_history;
-        uint64_t failed_usec;     /* when the check became hard FAILED this time */
-        double unit;              /* random in [0, 1); outside that range treated as 0 */
+        uint64_t failed_usec; /* when the check became hard FAILED this time */
+        double unit;          /* random in [0, 1); outside that range treated as 0 */
 } PolicyRemedyInput;
 
 typedef struct PolicyRemedyStep {
-        PolicyRemedy remedy;      /* DUE, WAIT, SETTLING or EXHAUSTED */
+        PolicyRemedy remedy; /* DUE, WAIT, SETTLING or EXHAUSTED */
         /* WAIT: when the attempt is due. SETTLING: when the settle ends. EXHAUSTED: when
          * an attempt will be allowed again (0 = never: window <= 0 or attempts == 0). */
         uint64_t at_usec;
-        unsigned counted;         /* attempts counted in the window now */
-        bool exhausted;           /* also true while SETTLING after the last attempt */
+        unsigned counted; /* attempts counted in the window now */
+        bool exhausted;   /* also true while SETTLING after the last attempt */
 } PolicyRemedyStep;
 
 /* Fills a PolicyRemedyInput's config fields from a check's Remediation. */
@@ -112,7 +112,7 @@ typedef struct PolicyCheckInput {
         const char *name;
         CheckRole role;
         PolicyCheckState state;
-        PolicyRemedy remedy;      /* NONE without remediation, else policy_remedy_step()'s */
+        PolicyRemedy remedy; /* NONE without remediation, else policy_remedy_step()'s */
 } PolicyCheckInput;
 
 typedef enum PolicyVerdictKind {
@@ -125,13 +125,13 @@ typedef enum PolicyVerdictKind {
 
 /* Index arrays point into the input array; each is NULL when empty. */
 typedef struct PolicyVerdict {
-        PolicyVerdictKind verdict;  /* the worst: UNHEALTHY > REMEDIATING > DEGRADED > HEALTHY */
-        bool ready;                 /* every readiness check PASSING (true if there is none) */
-        size_t *failing;            /* failed liveness checks that count (UNHEALTHY) */
+        PolicyVerdictKind verdict; /* the worst: UNHEALTHY > REMEDIATING > DEGRADED > HEALTHY */
+        bool ready;                /* every readiness check PASSING (true if there is none) */
+        size_t *failing;           /* failed liveness checks that count (UNHEALTHY) */
         size_t n_failing;
-        size_t *remediating;        /* failed liveness checks still being remediated */
+        size_t *remediating; /* failed liveness checks still being remediated */
         size_t n_remediating;
-        size_t *dependencies;       /* failed dependency checks */
+        size_t *dependencies; /* failed dependency checks */
         size_t n_dependencies;
 } PolicyVerdict;
 
@@ -152,8 +152,8 @@ char *policy_verdict_failing_names(const PolicyVerdict *v, const PolicyCheckInpu
 /* ---- 3. Replacement decision ------------------------------------------------------------ */
 
 typedef enum PolicyLifecycle {
-        POLICY_LIFECYCLE_UNKNOWN,     /* missing, or a state this version does not know */
-        POLICY_LIFECYCLE_PENDING,     /* Pending, Pending:Wait, Pending:Proceed */
+        POLICY_LIFECYCLE_UNKNOWN, /* missing, or a state this version does not know */
+        POLICY_LIFECYCLE_PENDING, /* Pending, Pending:Wait, Pending:Proceed */
         POLICY_LIFECYCLE_QUARANTINED,
         POLICY_LIFECYCLE_IN_SERVICE,
         POLICY_LIFECYCLE_TERMINATING, /* Terminating, Terminating:Wait/Proceed, Terminated */
@@ -168,7 +168,7 @@ PolicyLifecycle policy_lifecycle_from_string(const char *s);
 const char *policy_lifecycle_to_string(PolicyLifecycle l);
 
 typedef enum PolicyMembership {
-        POLICY_MEMBERSHIP_UNKNOWN,    /* no successful DescribeAutoScalingInstances yet */
+        POLICY_MEMBERSHIP_UNKNOWN, /* no successful DescribeAutoScalingInstances yet */
         POLICY_MEMBERSHIP_IN_GROUP,
         POLICY_MEMBERSHIP_STANDALONE, /* proven: a successful, EMPTY answer; never from an error */
         _POLICY_MEMBERSHIP_MAX,
@@ -177,7 +177,7 @@ typedef enum PolicyMembership {
 typedef struct PolicyGroupInstance {
         const char *instance_id;
         PolicyLifecycle lifecycle;
-        bool healthy;                 /* HealthStatus "Healthy" */
+        bool healthy; /* HealthStatus "Healthy" */
 } PolicyGroupInstance;
 
 typedef struct PolicyTag {
@@ -197,13 +197,13 @@ typedef struct PolicyGroupView {
         PolicyMembership membership;
         const char *group_name;
         unsigned desired_capacity;
-        PolicyLifecycle lifecycle;    /* this instance */
-        bool healthy;                 /* this instance's HealthStatus in the group */
+        PolicyLifecycle lifecycle;            /* this instance */
+        bool healthy;                         /* this instance's HealthStatus in the group */
         const PolicyGroupInstance *instances; /* the group's instances, this one or not */
         size_t n_instances;
         const char *const *suspended; /* suspended process names, e.g. "ReplaceUnhealthy" */
         size_t n_suspended;
-        const PolicyTag *tags;        /* the group's tags */
+        const PolicyTag *tags; /* the group's tags */
         size_t n_tags;
         unsigned health_replacements_last_hour; /* from DescribeScalingActivities */
 } PolicyGroupView;
@@ -219,9 +219,9 @@ typedef struct PolicyReplaceInput {
         PolicyVerdictKind verdict;
         const char *instance_id;
         PolicyGroupView group;
-        uint64_t max_age_usec;    /* the view is fresh while now - answered_usec <= this */
+        uint64_t max_age_usec; /* the view is fresh while now - answered_usec <= this */
         PolicyRequest request;
-        ReplaceAction requested;  /* what was asked, when request is not NONE */
+        ReplaceAction requested; /* what was asked, when request is not NONE */
 } PolicyReplaceInput;
 
 typedef enum PolicyAction {
@@ -258,13 +258,13 @@ typedef struct PolicyDecision {
         PolicyReason reason;
         /* REPLACE: what to call. DRY_RUN: what would have been called. Else REPLACE_NONE. */
         ReplaceAction replace;
-        bool confirmed;           /* a PENDING request now shows in the group: persist it */
-        uint64_t retry_usec;      /* GRACE_PERIOD: when it ends; otherwise 0 */
-        unsigned count;           /* FLEET_GUARD: not InService+Healthy, this one included;
+        bool confirmed;      /* a PENDING request now shows in the group: persist it */
+        uint64_t retry_usec; /* GRACE_PERIOD: when it ends; otherwise 0 */
+        unsigned count;      /* FLEET_GUARD: not InService+Healthy, this one included;
                                    * STORM_BRAKE: health replacements in the last hour */
-        unsigned total;           /* FLEET_GUARD: instances in the group */
-        unsigned limit;           /* FLEET_GUARD: the budget; STORM_BRAKE: the limit */
-        char message[256];        /* for logs, STATUS= and `drover status` */
+        unsigned total;      /* FLEET_GUARD: instances in the group */
+        unsigned limit;      /* FLEET_GUARD: the budget; STORM_BRAKE: the limit */
+        char message[256];   /* for logs, STATUS= and `drover status` */
 } PolicyDecision;
 
 /*
@@ -312,6 +312,6 @@ uint64_t policy_jitter_usec(double jitter, double unit);
 uint64_t policy_grace_left_usec(const PolicyConfig *cfg, uint64_t now);
 
 const char *policy_remedy_to_string(PolicyRemedy r);
-const char *policy_verdict_to_string(PolicyVerdictKind v);   /* "healthy", ... */
-const char *policy_action_to_string(PolicyAction a);         /* "none", "wait", ... */
-const char *policy_reason_to_string(PolicyReason r);         /* "fleet-guard", ... */
+const char *policy_verdict_to_string(PolicyVerdictKind v); /* "healthy", ... */
+const char *policy_action_to_string(PolicyAction a);       /* "none", "wait", ... */
+const char *policy_reason_to_string(PolicyReason r);       /* "fleet-guard", ... */

@@ -201,7 +201,7 @@ const char *http_response_header(const HttpResponse *resp, const char *name) {
 }
 
 static void call_finish(HttpCall *c, CURLcode code) {
-        static char *const no_headers[] = {NULL};
+        static char *const no_headers[] = { NULL };
         HttpResponse resp = {
                 .body = c->body ? c->body : "",
                 .body_len = c->body_len,

@@ -86,7 +86,7 @@ int imds_parse_identity(const char *text, size_t len, ImdsIdentity *ret, const c
                 const char *key;
                 size_t offset, size;
         } fields[] = {
-#define F(k, m) {k, offsetof(ImdsIdentity, m), sizeof(((ImdsIdentity *) 0)->m)}
+#define F(k, m) { k, offsetof(ImdsIdentity, m), sizeof(((ImdsIdentity *) 0)->m) }
                 F("instanceId", instance_id),
                 F("region", region),
                 F("availabilityZone", availability_zone),

@@ -231,7 +231,7 @@ static void on_get_done(HttpCall *hc, const HttpResponse *resp, void *userdata) 
 static void call_send(ImdsCall *c) {
         Imds *m = c->imds;
         _cleanup_free_ char *url = endpoint_url(m, c->path), *hdr = NULL;
-        char *headers[] = {NULL, NULL};
+        char *headers[] = { NULL, NULL };
         HttpRequest req = {
                 .method = "GET",
                 .url = url,
@@ -348,7 +348,7 @@ static int on_token_retry(sd_event_source *s, uint64_t usec, void *userdata) {
 static void token_fetch(Imds *m) {
         _cleanup_free_ char *url = endpoint_url(m, "/latest/api/token");
         char ttl[64];
-        char *headers[] = {ttl, NULL};
+        char *headers[] = { ttl, NULL };
         HttpRequest req = {
                 .method = "PUT",
                 .url = url,

@@ -31,7 +31,7 @@ enum { N_TARGET, N_SPOT, N_REBALANCE, N_SCHEDULED, _N_MAX };
 
 typedef enum Phase { PHASE_HOOKS, PHASE_READY, PHASE_COMPLETE } Phase;
 
-static const char *const phase_names[] = {"hooks", "waiting-for-readiness", "completing"};
+static const char *const phase_names[] = { "hooks", "waiting-for-readiness", "completing" };
 
 struct Lifecycle {
         Manager *m;
@@ -267,7 +267,7 @@ static void hooks_finished(Lifecycle *l) {
 
 static void log_hook_output(const char *hook, const PluginResult *res) {
         char f_hook[320];
-        const char *fields[] = {f_hook, NULL};
+        const char *fields[] = { f_hook, NULL };
         const char *p = res && res->raw ? res->raw : "";
 
         snprintf(f_hook, sizeof(f_hook), "DROVER_HOOK=%s", hook);
@@ -329,7 +329,7 @@ static void note_attempt(Lifecycle *l, const char *path) {
 static int start_hook(Lifecycle *l, const char *dir, char **names, size_t which) {
         const LifecyclePlan *p = &l->plan;
         char ev[64], inst[64], region[64], asg[300], hook[300], dl[48], spot[48], code[64];
-        char *env[] = {ev, inst, region, asg, hook, dl, spot, code, NULL};
+        char *env[] = { ev, inst, region, asg, hook, dl, spot, code, NULL };
         _cleanup_strv_free_ char **skip = strv_copy(names);
         double timeout = cfg(l)->hooks.timeout;
 
@@ -619,10 +619,10 @@ static void on_scheduled(Imds *i, const ImdsResult *res, void *userdata) {
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         Lifecycle *l = userdata;
-        static const char *const paths[_N_MAX] = {LIFECYCLE_IMDS_TARGET, LIFECYCLE_IMDS_SPOT,
-                                                  LIFECYCLE_IMDS_REBALANCE,
-                                                  LIFECYCLE_IMDS_SCHEDULED};
-        static const imds_done_cb cbs[_N_MAX] = {on_target, on_spot, on_rebalance, on_scheduled};
+        static const char *const paths[_N_MAX] = { LIFECYCLE_IMDS_TARGET, LIFECYCLE_IMDS_SPOT,
+                                                   LIFECYCLE_IMDS_REBALANCE,
+                                                   LIFECYCLE_IMDS_SCHEDULED };
+        static const imds_done_cb cbs[_N_MAX] = { on_target, on_spot, on_rebalance, on_scheduled };
 
         (void) sd_event_source_set_time_relative(
                 s, (uint64_t) (cfg(l)->hooks.poll_interval * USEC_PER_SEC));

@@ -133,17 +133,16 @@ int state_format(const State *s, char **ret) {
         if (s->requested &&
             json_object_set_new(doc, "replacement",
                                 json_pack("{s:s,s:I,s:b}", "action", action_names[s->action],
-                                          "requested_at", (json_int_t) s->requested_at,
-                                          "confirmed", s->confirmed)) < 0)
+                                          "requested_at", (json_int_t) s->requested_at, "confirmed",
+                                          s->confirmed)) < 0)
                 goto oom;
         for (size_t i = 0; i < s->n_remediation; i++) {
                 json_t *times = json_array();
                 for (size_t k = 0; times && k < s->remediation[i].n_attempts; k++)
-                        json_array_append_new(times,
-                                              json_integer(s->remediation[i].attempts[k]));
-                if (json_array_append_new(rem, json_pack("{s:s,s:o}", "check",
-                                                         s->remediation[i].name, "attempts",
-                                                         times)) < 0)
+                        json_array_append_new(times, json_integer(s->remediation[i].attempts[k]));
+                if (json_array_append_new(rem,
+                                          json_pack("{s:s,s:o}", "check", s->remediation[i].name,
+                                                    "attempts", times)) < 0)
                         goto oom;
         }
         json_object_set_new(doc, "remediation", TAKE_PTR(rem));

@@ -24,17 +24,17 @@
 #define STATE_MAX_HOOKS 64U
 
 typedef struct StateRemediation {
-        char name[65];                  /* check name */
+        char name[65]; /* check name */
         size_t n_attempts;
         time_t attempts[STATE_MAX_ATTEMPTS]; /* Unix seconds, oldest first */
 } StateRemediation;
 
 typedef struct StateLifecycle {
-        char event[64];                 /* "" = none in progress; else e.g. "terminate" */
-        char key[128];                  /* identifies the notice (hook name + time, ...) */
+        char event[64]; /* "" = none in progress; else e.g. "terminate" */
+        char key[128];  /* identifies the notice (hook name + time, ...) */
         size_t n_hooks_done;
         char hooks_done[STATE_MAX_HOOKS][256]; /* hook file names that finished */
-        bool completed;                 /* CompleteLifecycleAction accepted */
+        bool completed;                        /* CompleteLifecycleAction accepted */
 } StateLifecycle;
 
 typedef struct State {
@@ -44,8 +44,8 @@ typedef struct State {
         bool requested;
         ReplaceAction action;
         time_t requested_at;
-        bool confirmed;                 /* the group showed the instance Unhealthy/Terminating */
-        StateRemediation *remediation;  /* malloc'd array */
+        bool confirmed;                /* the group showed the instance Unhealthy/Terminating */
+        StateRemediation *remediation; /* malloc'd array */
         size_t n_remediation;
         StateLifecycle lifecycle;
 } State;

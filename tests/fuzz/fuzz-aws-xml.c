@@ -26,10 +26,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         if (xml_parse(buf, size, NULL, &root) >= 0) {
                 (void) walk(root);
-                (void) xml_find_text(root, "DescribeAutoScalingGroupsResult/AutoScalingGroups/member");
+                (void) xml_find_text(root,
+                                     "DescribeAutoScalingGroupsResult/AutoScalingGroups/member");
                 (void) query_response_request_id(root);
                 XML_FOREACH(m, xml_find(root, "Errors"), "Error")
-                        (void) xml_find_text(m, "Code");
+                (void) xml_find_text(m, "Code");
                 root = xml_free(root);
         }
         if (xml_parse(buf, size, &small, &root) >= 0)

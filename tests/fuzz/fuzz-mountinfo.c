@@ -11,7 +11,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        static const char *const paths[] = {"/", "/data", "/srv/www", "/mnt/with space"};
+        static const char *const paths[] = { "/", "/data", "/srv/www", "/mnt/with space" };
         char *text = malloc(size + 1);
         PluginRange r;
         MountEntry m;

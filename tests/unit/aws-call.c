@@ -166,8 +166,9 @@ static json_t *flush(Driver *d) {
                 d->done = false;
                 d->out = NULL;
                 r = wait_done(d, cloudwatch_send(d->aws, d->metrics, b, on_sent, d, NULL));
-                outcome = r < 0 || !d->out ? METRICS_FAILED :
-                          (int) json_integer_value(json_object_get(d->out, "outcome"));
+                outcome = r < 0 || !d->out
+                                  ? METRICS_FAILED
+                                  : (int) json_integer_value(json_object_get(d->out, "outcome"));
                 json_decref(d->out);
                 d->out = NULL;
                 if (outcome == METRICS_SENT)
@@ -195,8 +196,8 @@ static json_t *record(Driver *d, long n, long start) {
         long ok = 0;
 
         for (long i = 0; i < n; i++)
-                if (metrics_record(d->metrics, "DriverValue", dims, ELEMENTSOF(dims), (double) (start + i),
-                                   METRIC_UNIT_COUNT, ts) >= 0)
+                if (metrics_record(d->metrics, "DriverValue", dims, ELEMENTSOF(dims),
+                                   (double) (start + i), METRIC_UNIT_COUNT, ts) >= 0)
                         ok++;
         json_t *o = json_object();
         json_object_set_new(o, "recorded", json_integer(ok));
@@ -275,9 +276,13 @@ int main(int argc, char *argv[]) {
                 { "max-attempts", required_argument, NULL, 'm' },
                 {},
         };
-        AwsConfig ac = { .region = (char *) "us-east-1", .endpoint_autoscaling = (char *) "",
-                         .endpoint_ec2 = (char *) "", .endpoint_cloudwatch = (char *) "",
-                         .ca_file = (char *) "", .timeout_ms = 5000, .max_attempts = 3 };
+        AwsConfig ac = { .region = (char *) "us-east-1",
+                         .endpoint_autoscaling = (char *) "",
+                         .endpoint_ec2 = (char *) "",
+                         .endpoint_cloudwatch = (char *) "",
+                         .ca_file = (char *) "",
+                         .timeout_ms = 5000,
+                         .max_attempts = 3 };
         ImdsConfig ic = { .endpoint = NULL, .token_ttl = 21600, .timeout_ms = 1000, .retries = 2 };
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(imds_freep) Imds *imds = NULL;

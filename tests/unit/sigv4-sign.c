@@ -101,15 +101,15 @@ static json_t *sign_one(json_t *in) {
         if (r < 0)
                 return json_pack("{s:i}", "error", r);
         for (size_t i = 0; i < nh; i++)
-                headers[i] = (SigV4Header) { hp[2 * i], hp[2 * i + 1] };
+                headers[i] = (SigV4Header){ hp[2 * i], hp[2 * i + 1] };
         for (size_t i = 0; i < np; i++)
-                params[i] = (SigV4Param) { pp[2 * i], pp[2 * i + 1] };
+                params[i] = (SigV4Param){ pp[2 * i], pp[2 * i + 1] };
         if (json_is_true(json_object_get(in, "content_sha256")))
                 flags |= SIGV4_ADD_CONTENT_SHA256;
         if (json_is_true(json_object_get(in, "unsigned_token")))
                 flags |= SIGV4_UNSIGNED_SESSION_TOKEN;
         r = sigv4_sign(
-                &(SigV4Request) {
+                &(SigV4Request){
                         .method = json_string_value(json_object_get(in, "method")),
                         .path = json_string_value(json_object_get(in, "path")),
                         .params = params,
@@ -120,7 +120,7 @@ static json_t *sign_one(json_t *in) {
                         .body = body,
                         .body_len = body_len,
                 },
-                &(SigV4Credentials) {
+                &(SigV4Credentials){
                         .access_key_id = json_string_value(json_object_get(in, "akid")),
                         .secret_access_key = json_string_value(json_object_get(in, "secret")),
                         .session_token = json_string_value(json_object_get(in, "token")),
@@ -133,19 +133,18 @@ static json_t *sign_one(json_t *in) {
         hdrs = json_array();
         for (size_t i = 0; sigv4_signed_header(s, i, &name, &value); i++)
                 json_array_append_new(hdrs, json_pack("[ss]", name, value));
-        out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "authorization",
-                        sigv4_signed_authorization(s), "creq",
-                        sigv4_signed_canonical_request(s), "sts", sigv4_signed_string_to_sign(s),
-                        "signature", sigv4_signed_signature(s), "amz_date",
-                        sigv4_signed_amz_date(s), "headers", hdrs);
+        out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "authorization", sigv4_signed_authorization(s),
+                        "creq", sigv4_signed_canonical_request(s), "sts",
+                        sigv4_signed_string_to_sign(s), "signature", sigv4_signed_signature(s),
+                        "amz_date", sigv4_signed_amz_date(s), "headers", hdrs);
         return out;
 }
 
 #define STR(in, key) json_string_value(json_object_get((in), (key)))
 
 static json_t *query_one(json_t *in) {
-        _cleanup_(query_params_freep) QueryParams *p = query_params_new(STR(in, "action"),
-                                                                         STR(in, "version"));
+        _cleanup_(query_params_freep) QueryParams *p =
+                query_params_new(STR(in, "action"), STR(in, "version"));
         _cleanup_(query_signed_freep) QuerySigned *q = NULL;
         json_t *params = json_object_get(in, "params"), *lines;
         _cleanup_free_ char *hex = NULL;
@@ -157,13 +156,12 @@ static json_t *query_one(json_t *in) {
                                      json_string_value(json_array_get(e, 1)));
         }
         if (r >= 0)
-                r = query_build(p,
-                                &(QueryTarget) { STR(in, "endpoint"), STR(in, "region"),
-                                                 STR(in, "service"),
-                                                 json_is_true(json_object_get(in, "gzip")) },
-                                &(SigV4Credentials) { STR(in, "akid"), STR(in, "secret"),
-                                                      STR(in, "token") },
-                                (time_t) json_integer_value(json_object_get(in, "time")), &q);
+                r = query_build(
+                        p,
+                        &(QueryTarget){ STR(in, "endpoint"), STR(in, "region"), STR(in, "service"),
+                                        json_is_true(json_object_get(in, "gzip")) },
+                        &(SigV4Credentials){ STR(in, "akid"), STR(in, "secret"), STR(in, "token") },
+                        (time_t) json_integer_value(json_object_get(in, "time")), &q);
         if (r < 0)
                 return json_pack("{s:i}", "error", r);
         hex = malloc(2 * q->body_len + 1);
@@ -192,12 +190,12 @@ static json_t *answer_one(json_t *in) {
                 return json_pack("{s:i}", "error", r);
         if (aws_clock_offset(STR(in, "date"), now, &offset) >= 0)
                 date = now + (time_t) offset;
-        AwsOutcome o = { 0, (long) json_integer_value(json_object_get(in, "status")), e.code,
-                         e.message, date, now };
-        out = json_pack("{s:s,s:s,s:s,s:s,s:I}", "code", e.code, "message", e.message,
-                        "request_id", e.request_id, "kind",
-                        aws_retry_kind_to_string(aws_retry_classify(&o)), "offset",
-                        (json_int_t) offset);
+        AwsOutcome o = { 0,      (long) json_integer_value(json_object_get(in, "status")),
+                         e.code, e.message,
+                         date,   now };
+        out = json_pack("{s:s,s:s,s:s,s:s,s:I}", "code", e.code, "message", e.message, "request_id",
+                        e.request_id, "kind", aws_retry_kind_to_string(aws_retry_classify(&o)),
+                        "offset", (json_int_t) offset);
         query_error_done(&e);
         return out;
 }

@@ -12,8 +12,9 @@
 #include "base/util.h"
 
 #define NS "xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\""
-#define META "<ResponseMetadata><RequestId>908c0e27-6858-48ac-822c-2f74dc0cb958</RequestId>" \
-             "</ResponseMetadata>"
+#define META                                                                                       \
+        "<ResponseMetadata><RequestId>908c0e27-6858-48ac-822c-2f74dc0cb958</RequestId>"            \
+        "</ResponseMetadata>"
 
 static XmlNode *parse(const char *doc, const char *action) {
         XmlNode *root = NULL;
@@ -28,7 +29,8 @@ static const char instances_doc[] =
         "<AutoScalingInstances><member><InstanceId>i-0123456789abcdef0</InstanceId>"
         "<InstanceType>t3.micro</InstanceType><AutoScalingGroupName>web-asg</AutoScalingGroupName>"
         "<AvailabilityZone>us-east-1a</AvailabilityZone><LifecycleState>InService</LifecycleState>"
-        "<HealthStatus>HEALTHY</HealthStatus><LaunchTemplate><LaunchTemplateId>lt-1</LaunchTemplateId>"
+        "<HealthStatus>HEALTHY</HealthStatus><LaunchTemplate><LaunchTemplateId>lt-1</"
+        "LaunchTemplateId>"
         "</LaunchTemplate><ProtectedFromScaleIn>true</ProtectedFromScaleIn></member>"
         "</AutoScalingInstances></DescribeAutoScalingInstancesResult>" META
         "</DescribeAutoScalingInstancesResponse>";
@@ -59,19 +61,24 @@ static void test_parse_instances_cases(void **state) {
                 { "", 0, 0 },
                 { "<AutoScalingInstances><member><AutoScalingGroupName>g</AutoScalingGroupName>"
                   "<LifecycleState>InService</LifecycleState><HealthStatus>Healthy</HealthStatus>"
-                  "</member></AutoScalingInstances>", -EBADMSG, 0 },
+                  "</member></AutoScalingInstances>",
+                  -EBADMSG, 0 },
                 { "<AutoScalingInstances><member><InstanceId>i-1</InstanceId>"
                   "<LifecycleState>InService</LifecycleState><HealthStatus>Healthy</HealthStatus>"
-                  "</member></AutoScalingInstances>", -EBADMSG, 0 },
+                  "</member></AutoScalingInstances>",
+                  -EBADMSG, 0 },
                 { "<AutoScalingInstances><member><InstanceId>i-1</InstanceId>"
-                  "<AutoScalingGroupName>g</AutoScalingGroupName><HealthStatus>Healthy</HealthStatus>"
-                  "</member></AutoScalingInstances>", -EBADMSG, 0 },
+                  "<AutoScalingGroupName>g</AutoScalingGroupName><HealthStatus>Healthy</"
+                  "HealthStatus>"
+                  "</member></AutoScalingInstances>",
+                  -EBADMSG, 0 },
                 { "<AutoScalingInstances><member><InstanceId>i-1</InstanceId>"
                   "<AutoScalingGroupName>g</AutoScalingGroupName><LifecycleState>X</LifecycleState>"
                   "<HealthStatus>Unhealthy</HealthStatus></member><member><InstanceId>i-2"
                   "</InstanceId><AutoScalingGroupName>g</AutoScalingGroupName><LifecycleState>Y"
                   "</LifecycleState><HealthStatus>UNHEALTHY</HealthStatus></member>"
-                  "</AutoScalingInstances>", 0, 2 },
+                  "</AutoScalingInstances>",
+                  0, 2 },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -81,10 +88,11 @@ static void test_parse_instances_cases(void **state) {
                 size_t n = 99;
                 int r;
 
-                assert_true(asprintf(&doc, "<DescribeAutoScalingInstancesResponse " NS ">"
-                                           "<DescribeAutoScalingInstancesResult>%s"
-                                           "</DescribeAutoScalingInstancesResult>" META
-                                           "</DescribeAutoScalingInstancesResponse>",
+                assert_true(asprintf(&doc,
+                                     "<DescribeAutoScalingInstancesResponse " NS ">"
+                                     "<DescribeAutoScalingInstancesResult>%s"
+                                     "</DescribeAutoScalingInstancesResult>" META
+                                     "</DescribeAutoScalingInstancesResponse>",
                                      cases[i].inner) > 0);
                 root = parse(doc, "DescribeAutoScalingInstances");
                 r = asg_parse_instances(root, &v, &n);
@@ -111,48 +119,50 @@ static void test_parse_instances_cases(void **state) {
 
 /* ---- DescribeAutoScalingGroups ---- */
 
-#define GROUP(name, desired, extra)                                                         \
-        "<member><AutoScalingGroupName>" name "</AutoScalingGroupName><AutoScalingGroupARN>"    \
-        "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:839d01d0:"                 \
-        "autoScalingGroupName/" name "</AutoScalingGroupARN><LaunchTemplate><LaunchTemplateId>" \
-        "lt-0sim</LaunchTemplateId></LaunchTemplate><MinSize>1</MinSize><MaxSize>10</MaxSize>"   \
-        desired "<DefaultCooldown>300</DefaultCooldown><AvailabilityZones><member>us-east-1a"   \
-        "</member><member>us-east-1b</member></AvailabilityZones><HealthCheckType>EC2"          \
+#define GROUP(name, desired, extra)                                                                \
+        "<member><AutoScalingGroupName>" name "</AutoScalingGroupName><AutoScalingGroupARN>"       \
+        "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:839d01d0:"                    \
+        "autoScalingGroupName/" name "</AutoScalingGroupARN><LaunchTemplate><LaunchTemplateId>"    \
+        "lt-0sim</LaunchTemplateId></LaunchTemplate><MinSize>1</MinSize><MaxSize>10</"             \
+        "MaxSize>" desired                                                                         \
+        "<DefaultCooldown>300</DefaultCooldown><AvailabilityZones><member>us-east-1a"              \
+        "</member><member>us-east-1b</member></AvailabilityZones><HealthCheckType>EC2"             \
         "</HealthCheckType><HealthCheckGracePeriod>300</HealthCheckGracePeriod>" extra "</member>"
 
-#define INSTANCES                                                                             \
-        "<Instances><member><InstanceId>i-a</InstanceId><AvailabilityZone>us-east-1a"            \
-        "</AvailabilityZone><LifecycleState>InService</LifecycleState><HealthStatus>Healthy"     \
-        "</HealthStatus><LaunchTemplate><LaunchTemplateId>lt-1</LaunchTemplateId>"               \
-        "</LaunchTemplate><ProtectedFromScaleIn>false</ProtectedFromScaleIn></member><member>"   \
-        "<InstanceId>i-b</InstanceId><AvailabilityZone>us-east-1b</AvailabilityZone>"            \
-        "<LifecycleState>Terminating:Wait</LifecycleState><HealthStatus>Unhealthy</HealthStatus>" \
+#define INSTANCES                                                                                  \
+        "<Instances><member><InstanceId>i-a</InstanceId><AvailabilityZone>us-east-1a"              \
+        "</AvailabilityZone><LifecycleState>InService</LifecycleState><HealthStatus>Healthy"       \
+        "</HealthStatus><LaunchTemplate><LaunchTemplateId>lt-1</LaunchTemplateId>"                 \
+        "</LaunchTemplate><ProtectedFromScaleIn>false</ProtectedFromScaleIn></member><member>"     \
+        "<InstanceId>i-b</InstanceId><AvailabilityZone>us-east-1b</AvailabilityZone>"              \
+        "<LifecycleState>Terminating:Wait</LifecycleState><HealthStatus>Unhealthy</HealthStatus>"  \
         "<ProtectedFromScaleIn>false</ProtectedFromScaleIn></member></Instances>"
 
-#define SUSPENDED_AND_TAGS                                                                      \
-        "<SuspendedProcesses><member><ProcessName>ReplaceUnhealthy</ProcessName>"                \
-        "<SuspensionReason>User suspended at 2026-11-23T11:11:18Z</SuspensionReason></member>"   \
-        "<member><ProcessName>AZRebalance</ProcessName></member></SuspendedProcesses>"           \
-        "<Tags><member><ResourceId>web</ResourceId><ResourceType>auto-scaling-group"             \
-        "</ResourceType><Key>drover:paused</Key><Value>true</Value><PropagateAtLaunch>false"     \
+#define SUSPENDED_AND_TAGS                                                                         \
+        "<SuspendedProcesses><member><ProcessName>ReplaceUnhealthy</ProcessName>"                  \
+        "<SuspensionReason>User suspended at 2026-11-23T11:11:18Z</SuspensionReason></member>"     \
+        "<member><ProcessName>AZRebalance</ProcessName></member></SuspendedProcesses>"             \
+        "<Tags><member><ResourceId>web</ResourceId><ResourceType>auto-scaling-group"               \
+        "</ResourceType><Key>drover:paused</Key><Value>true</Value><PropagateAtLaunch>false"       \
         "</PropagateAtLaunch></member><member><Key>empty</Key></member></Tags>"
 
 static char *groups_doc(const char *members, const char *token) {
         char *doc = NULL;
-        assert_true(asprintf(&doc, "<DescribeAutoScalingGroupsResponse " NS ">"
-                                   "<DescribeAutoScalingGroupsResult><AutoScalingGroups>%s"
-                                   "</AutoScalingGroups>%s</DescribeAutoScalingGroupsResult>" META
-                                   "</DescribeAutoScalingGroupsResponse>",
+        assert_true(asprintf(&doc,
+                             "<DescribeAutoScalingGroupsResponse " NS ">"
+                             "<DescribeAutoScalingGroupsResult><AutoScalingGroups>%s"
+                             "</AutoScalingGroups>%s</DescribeAutoScalingGroupsResult>" META
+                             "</DescribeAutoScalingGroupsResponse>",
                              members, token) > 0);
         return doc;
 }
 
 static void test_parse_group(void **state) {
-        _cleanup_free_ char *doc = groups_doc(
-                GROUP("other", "<DesiredCapacity>1</DesiredCapacity>", "")
-                        GROUP("web", "<DesiredCapacity>4</DesiredCapacity>",
-                              INSTANCES SUSPENDED_AND_TAGS),
-                "");
+        _cleanup_free_ char *doc =
+                groups_doc(GROUP("other", "<DesiredCapacity>1</DesiredCapacity>", "")
+                                   GROUP("web", "<DesiredCapacity>4</DesiredCapacity>",
+                                         INSTANCES SUSPENDED_AND_TAGS),
+                           "");
         _cleanup_(xml_freep) XmlNode *root = parse(doc, "DescribeAutoScalingGroups");
         _cleanup_(asg_group_freep) AsgGroup *g = NULL;
         _cleanup_free_ char *token = (char *) 1;
@@ -259,33 +269,43 @@ static void test_hostile_documents(void **state) {
 
 /* ---- DescribeScalingActivities ---- */
 
-#define ACT(id, desc, cause, start, status)                                                   \
-        "<member><ActivityId>" id "</ActivityId><AutoScalingGroupName>web</AutoScalingGroupName>" \
-        "<Description>" desc "</Description><Cause>" cause "</Cause><StartTime>" start            \
-        "</StartTime><EndTime>2026-11-23T11:20:00Z</EndTime><StatusCode>" status "</StatusCode>" \
+#define ACT(id, desc, cause, start, status)                                                        \
+        "<member><ActivityId>" id "</ActivityId><AutoScalingGroupName>web</AutoScalingGroupName>"  \
+        "<Description>" desc "</Description><Cause>" cause "</Cause><StartTime>" start             \
+        "</StartTime><EndTime>2026-11-23T11:20:00Z</EndTime><StatusCode>" status "</StatusCode>"   \
         "<Progress>100</Progress></member>"
 
 static void test_parse_activities(void **state) {
         static const char doc[] =
                 "<DescribeScalingActivitiesResponse " NS "><DescribeScalingActivitiesResult>"
-                "<Activities>"
-                ACT("a1", "Terminating EC2 instance: i-1", "At 2026-11-23T11:10:00Z an instance was "
-                    "taken out of service in response to a user health-check.",
-                    "2026-11-23T11:10:00.123Z", "Successful")
-                ACT("a2", "Terminating EC2 instance: i-2", "At 2026-11-23T11:05:00Z an instance was "
-                    "taken out of service in response to an ELB system health check failure.",
-                    "2026-11-23T11:05:00Z", "InProgress")
-                ACT("a3", "Launching a new EC2 instance: i-3", "At 2026-11-23T11:05:00Z an instance "
-                    "was started in response to a difference between desired and actual capacity",
-                    "2026-11-23T11:05:00Z", "Successful")
-                ACT("a4", "Terminating EC2 instance: i-4", "At 2026-11-23T11:04:00Z a user request "
-                    "explicitly set group desired capacity changing the desired capacity from 3 to 2.",
-                    "2026-11-23T11:04:00Z", "Successful")
-                ACT("a5", "Terminating EC2 instance: i-5", "At 2026-11-23T10:00:00Z an instance was "
-                    "taken out of service in response to an EC2 health check indicating it has been "
-                    "terminated or stopped.", "2026-11-23T10:00:00Z", "Successful")
-                "</Activities><NextToken>next-page</NextToken></DescribeScalingActivitiesResult>"
-                META "</DescribeScalingActivitiesResponse>";
+                "<Activities>" ACT("a1", "Terminating EC2 instance: i-1",
+                                   "At 2026-11-23T11:10:00Z an instance was "
+                                   "taken out of service in response to a user health-check.",
+                                   "2026-11-23T11:10:00.123Z",
+                                   "Successful") ACT("a2", "Terminating EC2 instance: i-2",
+                                                     "At 2026-11-23T11:05:00Z an instance was "
+                                                     "taken out of service in response to an ELB "
+                                                     "system health check failure.",
+                                                     "2026-11-23T11:05:00Z", "InProgress")
+                        ACT("a3", "Launching a new EC2 instance: i-3",
+                            "At 2026-11-23T11:05:00Z an instance "
+                            "was started in response to a difference between desired and actual "
+                            "capacity",
+                            "2026-11-23T11:05:00Z",
+                            "Successful") ACT("a4", "Terminating EC2 instance: i-4",
+                                              "At 2026-11-23T11:04:00Z a user request "
+                                              "explicitly set group desired capacity changing the "
+                                              "desired capacity from 3 to 2.",
+                                              "2026-11-23T11:04:00Z", "Successful")
+                                ACT("a5", "Terminating EC2 instance: i-5",
+                                    "At 2026-11-23T10:00:00Z an instance was "
+                                    "taken out of service in response to an EC2 health check "
+                                    "indicating it has been "
+                                    "terminated or stopped.",
+                                    "2026-11-23T10:00:00Z",
+                                    "Successful") "</Activities><NextToken>next-page</NextToken></"
+                                                  "DescribeScalingActivitiesResult>" META
+                                                  "</DescribeScalingActivitiesResponse>";
         _cleanup_(xml_freep) XmlNode *root = parse(doc, "DescribeScalingActivities");
         _cleanup_free_ char *token = NULL;
         AsgActivity *v = NULL;
@@ -312,7 +332,7 @@ static void test_parse_activities(void **state) {
 static void test_parse_activities_bad(void **state) {
         static const char *const inner[] = {
                 "<Activities><member><ActivityId>a</ActivityId><StatusCode>Successful</StatusCode>"
-                "</member></Activities>",  /* no StartTime */
+                "</member></Activities>", /* no StartTime */
                 "<Activities><member><ActivityId>a</ActivityId><StatusCode>Successful</StatusCode>"
                 "<StartTime>yesterday</StartTime></member></Activities>",
                 "<Activities><member><StatusCode>Successful</StatusCode><StartTime>"
@@ -325,8 +345,11 @@ static void test_parse_activities_bad(void **state) {
                 AsgActivity *v = NULL;
                 size_t n = 0;
 
-                assert_true(asprintf(&doc, "<DescribeScalingActivitiesResponse><DescribeScalingActivitiesResult>"
-                                           "%s</DescribeScalingActivitiesResult></DescribeScalingActivitiesResponse>",
+                assert_true(asprintf(&doc,
+                                     "<DescribeScalingActivitiesResponse><"
+                                     "DescribeScalingActivitiesResult>"
+                                     "%s</DescribeScalingActivitiesResult></"
+                                     "DescribeScalingActivitiesResponse>",
                                      inner[i]) > 0);
                 root = parse(doc, "DescribeScalingActivities");
                 assert_int_equal(asg_parse_activities(root, &v, &n, NULL), -EBADMSG);
@@ -343,28 +366,45 @@ static void test_endpoints(void **state) {
                 const char *override;
                 const char *want; /* NULL: -EINVAL */
         } cases[] = {
-                { AWS_SERVICE_AUTOSCALING, "us-east-1", false, "", "https://autoscaling.us-east-1.amazonaws.com" },
-                { AWS_SERVICE_EC2, "eu-west-3", false, NULL, "https://ec2.eu-west-3.amazonaws.com" },
-                { AWS_SERVICE_CLOUDWATCH, "ap-southeast-2", false, "", "https://monitoring.ap-southeast-2.amazonaws.com" },
-                { AWS_SERVICE_AUTOSCALING, "us-east-1", true, "", "https://autoscaling-fips.us-east-1.amazonaws.com" },
-                { AWS_SERVICE_EC2, "ca-central-1", true, "", "https://ec2-fips.ca-central-1.amazonaws.com" },
-                { AWS_SERVICE_CLOUDWATCH, "us-west-2", true, "", "https://monitoring-fips.us-west-2.amazonaws.com" },
+                { AWS_SERVICE_AUTOSCALING, "us-east-1", false, "",
+                  "https://autoscaling.us-east-1.amazonaws.com" },
+                { AWS_SERVICE_EC2, "eu-west-3", false, NULL,
+                  "https://ec2.eu-west-3.amazonaws.com" },
+                { AWS_SERVICE_CLOUDWATCH, "ap-southeast-2", false, "",
+                  "https://monitoring.ap-southeast-2.amazonaws.com" },
+                { AWS_SERVICE_AUTOSCALING, "us-east-1", true, "",
+                  "https://autoscaling-fips.us-east-1.amazonaws.com" },
+                { AWS_SERVICE_EC2, "ca-central-1", true, "",
+                  "https://ec2-fips.ca-central-1.amazonaws.com" },
+                { AWS_SERVICE_CLOUDWATCH, "us-west-2", true, "",
+                  "https://monitoring-fips.us-west-2.amazonaws.com" },
                 /* aws-cn: its own DNS suffix, no FIPS */
-                { AWS_SERVICE_EC2, "cn-north-1", false, "", "https://ec2.cn-north-1.amazonaws.com.cn" },
-                { AWS_SERVICE_CLOUDWATCH, "cn-northwest-1", false, "", "https://monitoring.cn-northwest-1.amazonaws.com.cn" },
+                { AWS_SERVICE_EC2, "cn-north-1", false, "",
+                  "https://ec2.cn-north-1.amazonaws.com.cn" },
+                { AWS_SERVICE_CLOUDWATCH, "cn-northwest-1", false, "",
+                  "https://monitoring.cn-northwest-1.amazonaws.com.cn" },
                 { AWS_SERVICE_EC2, "cn-north-1", true, "", NULL },
                 /* aws-us-gov: the standard endpoints are the FIPS ones */
-                { AWS_SERVICE_AUTOSCALING, "us-gov-west-1", false, "", "https://autoscaling.us-gov-west-1.amazonaws.com" },
-                { AWS_SERVICE_AUTOSCALING, "us-gov-west-1", true, "", "https://autoscaling.us-gov-west-1.amazonaws.com" },
-                { AWS_SERVICE_EC2, "us-gov-east-1", true, "", "https://ec2.us-gov-east-1.amazonaws.com" },
+                { AWS_SERVICE_AUTOSCALING, "us-gov-west-1", false, "",
+                  "https://autoscaling.us-gov-west-1.amazonaws.com" },
+                { AWS_SERVICE_AUTOSCALING, "us-gov-west-1", true, "",
+                  "https://autoscaling.us-gov-west-1.amazonaws.com" },
+                { AWS_SERVICE_EC2, "us-gov-east-1", true, "",
+                  "https://ec2.us-gov-east-1.amazonaws.com" },
                 /* overrides */
-                { AWS_SERVICE_EC2, "us-east-1", false, "https://vpce-123.ec2.us-east-1.vpce.amazonaws.com", "https://vpce-123.ec2.us-east-1.vpce.amazonaws.com" },
-                { AWS_SERVICE_EC2, "", false, "https://ec2.example.com:8443/", "https://ec2.example.com:8443" },
-                { AWS_SERVICE_EC2, "us-east-1", true, "http://127.0.0.1:8080", "http://127.0.0.1:8080" },
+                { AWS_SERVICE_EC2, "us-east-1", false,
+                  "https://vpce-123.ec2.us-east-1.vpce.amazonaws.com",
+                  "https://vpce-123.ec2.us-east-1.vpce.amazonaws.com" },
+                { AWS_SERVICE_EC2, "", false, "https://ec2.example.com:8443/",
+                  "https://ec2.example.com:8443" },
+                { AWS_SERVICE_EC2, "us-east-1", true, "http://127.0.0.1:8080",
+                  "http://127.0.0.1:8080" },
                 { AWS_SERVICE_EC2, "us-east-1", false, "http://127.1.2.3", "http://127.1.2.3" },
-                { AWS_SERVICE_EC2, "us-east-1", false, "http://localhost:80/sim", "http://localhost:80/sim" },
+                { AWS_SERVICE_EC2, "us-east-1", false, "http://localhost:80/sim",
+                  "http://localhost:80/sim" },
                 { AWS_SERVICE_EC2, "us-east-1", false, "http://[::1]:9000", "http://[::1]:9000" },
-                { AWS_SERVICE_EC2, "us-east-1", false, "https://[2001:db8::1]:443", "https://[2001:db8::1]:443" },
+                { AWS_SERVICE_EC2, "us-east-1", false, "https://[2001:db8::1]:443",
+                  "https://[2001:db8::1]:443" },
                 /* plain http only on loopback */
                 { AWS_SERVICE_EC2, "us-east-1", false, "http://ec2.us-east-1.amazonaws.com", NULL },
                 { AWS_SERVICE_EC2, "us-east-1", false, "http://10.0.0.1", NULL },
@@ -394,8 +434,8 @@ static void test_endpoints(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_free_ char *url = NULL;
                 const char *why = NULL;
-                int r = aws_endpoint(cases[i].s, cases[i].region, cases[i].fips,
-                                     cases[i].override, &url, &why);
+                int r = aws_endpoint(cases[i].s, cases[i].region, cases[i].fips, cases[i].override,
+                                     &url, &why);
 
                 if (cases[i].want) {
                         if (r != 0 || !streq(url, cases[i].want))

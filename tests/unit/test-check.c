@@ -65,14 +65,14 @@ static void test_soft(void **state) {
         assert_int_equal(check_record(c, U, NULL, 1, 10), 0);
         assert_false(check_is_soft(c)); /* pending, no evidence either way */
         assert_int_equal(check_record(c, O, "fine", 1, 11), 0);
-        assert_true(check_is_soft(c));  /* pending, heading for passing */
+        assert_true(check_is_soft(c)); /* pending, heading for passing */
         assert_int_equal(check_record(c, O, "fine", 1, 12), 1);
         assert_false(check_is_soft(c));
         assert_int_equal(check_record(c, C, "down", 7, 13), 0);
-        assert_true(check_is_soft(c));  /* passing, one failure */
+        assert_true(check_is_soft(c)); /* passing, one failure */
         assert_int_equal(check_state(c), S);
         assert_int_equal(check_record(c, U, "?", 7, 14), 0);
-        assert_true(check_is_soft(c));  /* unknown holds: still one failure */
+        assert_true(check_is_soft(c)); /* unknown holds: still one failure */
         assert_int_equal(check_counters(c).failures, 1);
         assert_int_equal(check_record(c, C, "down", 9, 15), 1);
         assert_false(check_is_soft(c));
@@ -117,10 +117,8 @@ static void test_counters_saturate(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_state_table),
-                cmocka_unit_test(test_soft),
-                cmocka_unit_test(test_thresholds_change),
-                cmocka_unit_test(test_outcome_and_names),
+                cmocka_unit_test(test_state_table),       cmocka_unit_test(test_soft),
+                cmocka_unit_test(test_thresholds_change), cmocka_unit_test(test_outcome_and_names),
                 cmocka_unit_test(test_counters_saturate),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

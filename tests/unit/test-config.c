@@ -95,7 +95,8 @@ static void test_broken(void **state) {
                     "\"http://169.254.169.254/latest\"" } },
                 { "aws: { endpoints: { ec2 = \"http://ec2.example.com\"; }; };",
                   { "t.conf:1: aws.endpoints.ec2 may use plain http:// only on loopback "
-                    "(127.0.0.0/8, ::1, localhost); use https://, not \"http://ec2.example.com\"" } },
+                    "(127.0.0.0/8, ::1, localhost); use https://, not "
+                    "\"http://ec2.example.com\"" } },
                 { "aws: { endpoints: { autoscaling = \"ftp://127.0.0.1\"; }; };",
                   { "t.conf:1: aws.endpoints.autoscaling must be a URL like "
                     "https://ec2.us-east-1.amazonaws.com (host and optional port, no path), or "
@@ -110,7 +111,8 @@ static void test_broken(void **state) {
                   { "t.conf:1: plugins.user names a user 'no-such-user-drover' that does not "
                     "exist, not \"no-such-user-drover\"" } },
                 { "hooks: { on_failure = \"retry\"; };",
-                  { "t.conf:1: hooks.on_failure must be one of continue, abandon; not \"retry\"" } },
+                  { "t.conf:1: hooks.on_failure must be one of continue, abandon; not "
+                    "\"retry\"" } },
                 { "hooks: { replace_on = [ \"reboot\" ]; };",
                   { "t.conf:1: hooks.replace_on: \"reboot\" is not one of rebalance, "
                     "instance-retirement, instance-stop, system-reboot, system-maintenance, "
@@ -130,7 +132,8 @@ static void test_broken(void **state) {
                 { "checks = ( { name = \"no spaces\"; " OK_CHECK "} );",
                   { "t.conf:1: check #1: name must be 1 to 64 letters, digits, '_', '.' or '-'" } },
                 { "checks = ( { role = \"liveness\"; } );",
-                  { "t.conf:1: check #1: name is missing", "t.conf:1: check #1: command is missing" } },
+                  { "t.conf:1: check #1: name is missing",
+                    "t.conf:1: check #1: command is missing" } },
                 { "checks = ( { name = \"a\"; command = [ \"check_http\" ]; } );",
                   { "t.conf:1: check 'a': command must start with an absolute path to the "
                     "program, not \"check_http\"" } },
@@ -187,7 +190,8 @@ static void test_valid_variants(void **state) {
                 "checks = [];",
                 "imds: { endpoint = \"http://[fd00:ec2::254]\"; };",
                 "imds: { endpoint = \"http://127.0.0.1:8080/\"; };",
-                "aws: { endpoints: { ec2 = \"http://127.0.0.5:9\"; autoscaling = \"http://[::1]:80\";"
+                "aws: { endpoints: { ec2 = \"http://127.0.0.5:9\"; autoscaling = "
+                "\"http://[::1]:80\";"
                 " cloudwatch = \"http://localhost:1\"; }; };",
                 "aws: { endpoints: { ec2 = \"https://ec2.eu-west-1.amazonaws.com\"; }; };",
                 "policy: { max_unhealthy = 0; max_replacements_per_hour = \"3\"; };",
@@ -209,8 +213,9 @@ static void test_defaults(void **state) {
         _cleanup_(config_freep) Config *c = NULL;
         ConfigErrors errors = {};
 
-        assert_int_equal(config_load_string("checks = ( { name = \"a\"; " OK_CHECK "} );", "d",
-                                            0, &c, &errors), 0);
+        assert_int_equal(config_load_string("checks = ( { name = \"a\"; " OK_CHECK "} );", "d", 0,
+                                            &c, &errors),
+                         0);
         assert_int_equal(errors.n, 0);
         assert_string_equal(c->path, "d");
         assert_string_equal(c->imds.endpoint, "http://169.254.169.254");
@@ -525,7 +530,7 @@ static void test_dropins(void **state) {
         assert_string_equal(c->checks[1].name, "a");
         assert_string_equal(c->checks[2].name, "b");
         assert_true(strstr(c->checks[2].file, "/conf.d/20-b.conf") != NULL);
-        assert_int_equal(c->imds.retries, 1);   /* sections merge key by key */
+        assert_int_equal(c->imds.retries, 1); /* sections merge key by key */
         assert_int_equal(c->imds.timeout_ms, 7);
         assert_string_equal(c->checks[0].user, "nobody"); /* a drop-in's defaults apply to all */
         assert_string_equal(c->hooks.user, "nobody");
@@ -587,7 +592,8 @@ static void test_executables(void **state) {
                  "checks = ( { name = \"a\"; command = [ \"%s/missing\" ]; },\n"
                  "{ name = \"b\"; command = [ \"%s/noexec\" ]; },\n"
                  "{ name = \"c\"; command = [ \"%s/conf.d\" ]; },\n"
-                 "{ name = \"d\"; command = [ \"%s/plugin\" ]; remediate = { exec = [ \"%s/gone\" ]; }; },\n"
+                 "{ name = \"d\"; command = [ \"%s/plugin\" ]; remediate = { exec = [ \"%s/gone\" "
+                 "]; }; },\n"
                  "{ name = \"e\"; shell = true; command = \"exit 0\"; } );\n",
                  dir, dir, dir, dir, dir);
         write_at(dir, "drover.conf", text, 0644);
@@ -601,7 +607,8 @@ static void test_trusted(void **state) {
         char *dir, sub[300], text[512];
         const char *want[] = {
                 "%s/drover.conf: refusing to use it: writable by group or others",
-                "%s/drover.conf:1: check 'a': refusing to run %s/plugin: writable by group or others",
+                "%s/drover.conf:1: check 'a': refusing to run %s/plugin: writable by group or "
+                "others",
                 "%s/conf.d/a.conf: refusing to use it: not owned by root",
                 "%s/conf.d: refusing to use it: writable by group or others",
                 NULL,
@@ -613,8 +620,8 @@ static void test_trusted(void **state) {
         dir = make_tree();
         snprintf(sub, sizeof(sub), "%s/conf.d", dir);
         write_at(dir, "plugin", "#!/bin/sh\n", 0777);
-        snprintf(text, sizeof(text), "checks = ( { name = \"a\"; command = [ \"%s/plugin\" ]; } );\n",
-                 dir);
+        snprintf(text, sizeof(text),
+                 "checks = ( { name = \"a\"; command = [ \"%s/plugin\" ]; } );\n", dir);
         write_at(dir, "drover.conf", text, 0666);
         write_at(sub, "a.conf", "", 0644);
         snprintf(sub, sizeof(sub), "%s/conf.d/a.conf", dir);
@@ -628,11 +635,11 @@ static void test_trusted(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_broken),          cmocka_unit_test(test_valid_variants),
-                cmocka_unit_test(test_defaults),        cmocka_unit_test(test_every_key),
-                cmocka_unit_test(test_check_equal),     cmocka_unit_test(test_strings),
-                cmocka_unit_test(test_dropins),         cmocka_unit_test(test_dropin_conflicts),
-                cmocka_unit_test(test_missing_files),   cmocka_unit_test(test_executables),
+                cmocka_unit_test(test_broken),        cmocka_unit_test(test_valid_variants),
+                cmocka_unit_test(test_defaults),      cmocka_unit_test(test_every_key),
+                cmocka_unit_test(test_check_equal),   cmocka_unit_test(test_strings),
+                cmocka_unit_test(test_dropins),       cmocka_unit_test(test_dropin_conflicts),
+                cmocka_unit_test(test_missing_files), cmocka_unit_test(test_executables),
                 cmocka_unit_test(test_trusted),
         };
 

@@ -21,7 +21,7 @@ static void test_refresh_at(void **state) {
                 { 1000, 1000 + 6 * 3600, 0.999, 1000 + 6 * 3600 - 601 },
                 { 0, 3600, 0.0, 2700 },
                 { 0, 901, 0.0, 1 },
-                { 0, 3600, 1.0, 2700 },  /* out-of-range unit: no jitter */
+                { 0, 3600, 1.0, 2700 }, /* out-of-range unit: no jitter */
                 { 0, 3600, -0.5, 2700 },
                 /* expiring within the window: at half the remaining life */
                 { 0, 900, 0.7, 450 },
@@ -34,8 +34,8 @@ static void test_refresh_at(void **state) {
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                time_t got = credentials_refresh_at(cases[i].now, cases[i].expiration,
-                                                    cases[i].unit);
+                time_t got =
+                        credentials_refresh_at(cases[i].now, cases[i].expiration, cases[i].unit);
                 if (got != cases[i].want)
                         fail_msg("case %zu: got %lld, want %lld", i, (long long) got,
                                  (long long) cases[i].want);
@@ -63,9 +63,9 @@ static void test_retry_delay(void **state) {
                 double unit;
                 uint64_t want;
         } cases[] = {
-                { 1, 0, 3600, 0.5, 1 },   /* 2 s * 0.5 */
-                { 1, 0, 3600, 0.0, 1 },   /* never 0: no busy loop */
-                { 3, 0, 3600, 0.5, 4 },   /* 8 s * 0.5 */
+                { 1, 0, 3600, 0.5, 1 }, /* 2 s * 0.5 */
+                { 1, 0, 3600, 0.0, 1 }, /* never 0: no busy loop */
+                { 3, 0, 3600, 0.5, 4 }, /* 8 s * 0.5 */
                 { 4, 0, 3600, 0.99, 15 },
                 { 20, 0, 3600, 0.5, 30 }, /* capped at 60 s */
                 { 20, 0, 3600, 0.999, 59 },
@@ -112,15 +112,15 @@ static void test_iso8601(void **state) {
                 if (r != cases[i].r || (r == 0 && t != cases[i].want))
                         fail_msg("case %zu (%s): r=%d t=%lld", i, cases[i].s, r, (long long) t);
         }
-        assert_int_equal(credentials_parse_iso8601(NULL, &(time_t) { 0 }), -EINVAL);
+        assert_int_equal(credentials_parse_iso8601(NULL, &(time_t){ 0 }), -EINVAL);
 }
 
-#define GOOD_DOC(extra)                                                                   \
-        "{ \"Code\" : \"Success\", \"LastUpdated\" : \"2026-11-23T11:00:00Z\", "          \
-        "\"Type\" : \"AWS-HMAC\", \"AccessKeyId\" : \"ASIAEXAMPLEEXAMPLE01\", "           \
-        "\"SecretAccessKey\" : \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\", "             \
-        "\"Token\" : \"IQoJb3JpZ2luX2VjEXAMPLE+/=\", \"Expiration\" : \"2026-11-23T17:07:53Z\"" \
-        extra " }"
+#define GOOD_DOC(extra)                                                                            \
+        "{ \"Code\" : \"Success\", \"LastUpdated\" : \"2026-11-23T11:00:00Z\", "                   \
+        "\"Type\" : \"AWS-HMAC\", \"AccessKeyId\" : \"ASIAEXAMPLEEXAMPLE01\", "                    \
+        "\"SecretAccessKey\" : \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\", "                     \
+        "\"Token\" : \"IQoJb3JpZ2luX2VjEXAMPLE+/=\", \"Expiration\" : "                            \
+        "\"2026-11-23T17:07:53Z\"" extra " }"
 
 static void test_parse_imds_good(void **state) {
         CredentialsKeys k = {};
@@ -154,25 +154,34 @@ static void test_parse_imds_hostile(void **state) {
                 { "{ \"Code\": 1 }", -EBADMSG, "Code" },
                 { "{ \"AccessKeyId\": \"A\" }", -EBADMSG, "SecretAccessKey" },
                 { "{ \"SecretAccessKey\": \"s\", \"Token\": \"t\", \"Expiration\": "
-                  "\"2026-11-23T17:07:53Z\" }", -EBADMSG, "AccessKeyId" },
+                  "\"2026-11-23T17:07:53Z\" }",
+                  -EBADMSG, "AccessKeyId" },
                 { "{ \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"s\", \"Expiration\": "
-                  "\"2026-11-23T17:07:53Z\" }", -EBADMSG, "Token" },
+                  "\"2026-11-23T17:07:53Z\" }",
+                  -EBADMSG, "Token" },
                 { "{ \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"s\", \"Token\": \"t\" }",
                   -EBADMSG, "Expiration" },
                 { "{ \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"s\", \"Token\": \"t\", "
-                  "\"Expiration\": \"tomorrow\" }", -EBADMSG, "Expiration" },
+                  "\"Expiration\": \"tomorrow\" }",
+                  -EBADMSG, "Expiration" },
                 { "{ \"AccessKeyId\": 5, \"SecretAccessKey\": \"s\", \"Token\": \"t\", "
-                  "\"Expiration\": \"2026-11-23T17:07:53Z\" }", -EBADMSG, "AccessKeyId" },
+                  "\"Expiration\": \"2026-11-23T17:07:53Z\" }",
+                  -EBADMSG, "AccessKeyId" },
                 { "{ \"AccessKeyId\": \"A\\nB\", \"SecretAccessKey\": \"s\", \"Token\": \"t\", "
-                  "\"Expiration\": \"2026-11-23T17:07:53Z\" }", -EBADMSG, "AccessKeyId" },
+                  "\"Expiration\": \"2026-11-23T17:07:53Z\" }",
+                  -EBADMSG, "AccessKeyId" },
                 { "{ \"AccessKeyId\": \"A\\u0000B\", \"SecretAccessKey\": \"s\", \"Token\": \"t\", "
-                  "\"Expiration\": \"2026-11-23T17:07:53Z\" }", -EBADMSG, NULL /* jansson refuses NUL */ },
+                  "\"Expiration\": \"2026-11-23T17:07:53Z\" }",
+                  -EBADMSG, NULL /* jansson refuses NUL */ },
                 { "{ \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"s p\", \"Token\": \"t\", "
-                  "\"Expiration\": \"2026-11-23T17:07:53Z\" }", -EBADMSG, "SecretAccessKey" },
+                  "\"Expiration\": \"2026-11-23T17:07:53Z\" }",
+                  -EBADMSG, "SecretAccessKey" },
                 { "{ \"AccessKeyId\": \"\", \"SecretAccessKey\": \"s\", \"Token\": \"t\", "
-                  "\"Expiration\": \"2026-11-23T17:07:53Z\" }", -EBADMSG, "AccessKeyId" },
+                  "\"Expiration\": \"2026-11-23T17:07:53Z\" }",
+                  -EBADMSG, "AccessKeyId" },
                 { "{ \"AccessKeyId\": \"A\", \"AccessKeyId\": \"B\", \"SecretAccessKey\": \"s\", "
-                  "\"Token\": \"t\", \"Expiration\": \"2026-11-23T17:07:53Z\" }", -EBADMSG, NULL },
+                  "\"Token\": \"t\", \"Expiration\": \"2026-11-23T17:07:53Z\" }",
+                  -EBADMSG, NULL },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -201,15 +210,17 @@ static void test_parse_imds_caps(void **state) {
         /* a token one byte over its cap */
         memset(big, 'T', CREDENTIALS_MAX_TOKEN + 1);
         big[CREDENTIALS_MAX_TOKEN + 1] = 0;
-        assert_true(asprintf(&doc, "{ \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"s\", "
-                                   "\"Token\": \"%s\", \"Expiration\": \"2026-11-23T17:07:53Z\" }",
+        assert_true(asprintf(&doc,
+                             "{ \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"s\", "
+                             "\"Token\": \"%s\", \"Expiration\": \"2026-11-23T17:07:53Z\" }",
                              big) > 0);
         assert_int_equal(credentials_parse_imds(doc, strlen(doc), &k, &field), -EBADMSG);
         assert_string_equal(field, "Token");
         free(doc);
         big[CREDENTIALS_MAX_TOKEN] = 0;
-        assert_true(asprintf(&doc, "{ \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"s\", "
-                                   "\"Token\": \"%s\", \"Expiration\": \"2026-11-23T17:07:53Z\" }",
+        assert_true(asprintf(&doc,
+                             "{ \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"s\", "
+                             "\"Token\": \"%s\", \"Expiration\": \"2026-11-23T17:07:53Z\" }",
                              big) > 0);
         assert_int_equal(credentials_parse_imds(doc, strlen(doc), &k, &field), 0);
         credentials_keys_done(&k);
@@ -231,8 +242,8 @@ static void test_parse_role(void **state) {
                 { "a/b", -EBADMSG, NULL },
                 { "0123456789012345678901234567890123456789012345678901234567890123", 0,
                   "0123456789012345678901234567890123456789012345678901234567890123" },
-                { "01234567890123456789012345678901234567890123456789012345678901234",
-                  -EBADMSG, NULL },
+                { "01234567890123456789012345678901234567890123456789012345678901234", -EBADMSG,
+                  NULL },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {

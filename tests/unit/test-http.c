@@ -24,25 +24,25 @@ static void test_retryable(void **state) {
                 long status;
                 bool want;
         } cases[] = {
-                {0, 200, false},
-                {0, 404, false},
-                {0, 401, false},
-                {0, 429, true},
-                {0, 500, true},
-                {0, 503, true},
-                {0, 501, false},
-                {0, 505, false},
-                {0, 599, true},
-                {-ETIMEDOUT, 0, true},
-                {-ECONNREFUSED, 0, true},
-                {-ECONNRESET, 0, true},
-                {-EPIPE, 0, true},
-                {-EBADMSG, 0, true},
-                {-EFBIG, 0, false},
-                {-EINVAL, 0, false},
-                {-ENOMEM, 0, false},
-                {-EKEYREJECTED, 0, false},
-                {-EPROTONOSUPPORT, 0, false},
+                { 0, 200, false },
+                { 0, 404, false },
+                { 0, 401, false },
+                { 0, 429, true },
+                { 0, 500, true },
+                { 0, 503, true },
+                { 0, 501, false },
+                { 0, 505, false },
+                { 0, 599, true },
+                { -ETIMEDOUT, 0, true },
+                { -ECONNREFUSED, 0, true },
+                { -ECONNRESET, 0, true },
+                { -EPIPE, 0, true },
+                { -EBADMSG, 0, true },
+                { -EFBIG, 0, false },
+                { -EINVAL, 0, false },
+                { -ENOMEM, 0, false },
+                { -EKEYREJECTED, 0, false },
+                { -EPROTONOSUPPORT, 0, false },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
@@ -50,7 +50,7 @@ static void test_retryable(void **state) {
 }
 
 static void test_retry_next(void **state) {
-        HttpRetryPolicy p = {.retries = 3, .base_usec = 100000, .cap_usec = 1000000};
+        HttpRetryPolicy p = { .retries = 3, .base_usec = 100000, .cap_usec = 1000000 };
         static const struct {
                 unsigned attempts;
                 int error;
@@ -59,14 +59,14 @@ static void test_retry_next(void **state) {
                 bool want;
                 uint64_t delay;
         } cases[] = {
-                {1, -ETIMEDOUT, 0, 0.5, true, 50000},
-                {2, 0, 503, 0.5, true, 100000},
-                {3, 0, 429, 0.5, true, 200000},
-                {4, 0, 429, 0.5, false, 0}, /* retries used up */
-                {1, 0, 404, 0.5, false, 0}, /* not retryable */
-                {1, -EFBIG, 0, 0.5, false, 0},
-                {0, -ETIMEDOUT, 0, 0.5, false, 0},
-                {3, -ECONNRESET, 0, 0.999, true, 399600},
+                { 1, -ETIMEDOUT, 0, 0.5, true, 50000 },
+                { 2, 0, 503, 0.5, true, 100000 },
+                { 3, 0, 429, 0.5, true, 200000 },
+                { 4, 0, 429, 0.5, false, 0 }, /* retries used up */
+                { 1, 0, 404, 0.5, false, 0 }, /* not retryable */
+                { 1, -EFBIG, 0, 0.5, false, 0 },
+                { 0, -ETIMEDOUT, 0, 0.5, false, 0 },
+                { 3, -ECONNRESET, 0, 0.999, true, 399600 },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -77,9 +77,9 @@ static void test_retry_next(void **state) {
                 assert_int_equal(d, r ? cases[i].delay : 12345); /* written only on true */
         }
         p.retries = 0;
-        assert_false(http_retry_next(&p, 1, -ETIMEDOUT, 0, 0.5, &(uint64_t){0}));
+        assert_false(http_retry_next(&p, 1, -ETIMEDOUT, 0, 0.5, &(uint64_t){ 0 }));
         /* Never beyond the cap, whatever the attempt count. */
-        p = (HttpRetryPolicy){.retries = 100, .base_usec = 100000, .cap_usec = 1000000};
+        p = (HttpRetryPolicy){ .retries = 100, .base_usec = 100000, .cap_usec = 1000000 };
         for (unsigned a = 1; a < 100; a++) {
                 uint64_t d;
                 assert_true(http_retry_next(&p, a, 0, 500, 0.99, &d));
@@ -103,9 +103,9 @@ static void test_errno_from_curl(void **state) {
 }
 
 static void test_response_header(void **state) {
-        char *h[] = {"Content-Type: text/plain", "date:   Mon, 23 Nov 2026 10:00:00 GMT",
-                     "X-Empty:", NULL};
-        HttpResponse r = {.headers = h};
+        char *h[] = { "Content-Type: text/plain", "date:   Mon, 23 Nov 2026 10:00:00 GMT",
+                      "X-Empty:", NULL };
+        HttpResponse r = { .headers = h };
 
         assert_string_equal(http_response_header(&r, "Date"), "Mon, 23 Nov 2026 10:00:00 GMT");
         assert_string_equal(http_response_header(&r, "content-type"), "text/plain");
@@ -179,8 +179,10 @@ static Result fetch(Fixture *f, const HttpRequest *req) {
 
 static void test_get_and_reuse(void **state) {
         Fixture *f = *state;
-        char *headers[] = {"X-aws-ec2-metadata-token: abc", NULL};
-        HttpRequest req = {.url = f->url, .headers = headers, .timeout_ms = 5000, .no_proxy = true};
+        char *headers[] = { "X-aws-ec2-metadata-token: abc", NULL };
+        HttpRequest req = {
+                .url = f->url, .headers = headers, .timeout_ms = 5000, .no_proxy = true
+        };
         Result r;
 
         f->srv.response = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Ttl: 60\r\n"
@@ -210,7 +212,7 @@ static void test_get_and_reuse(void **state) {
 
 static void test_put_with_body(void **state) {
         Fixture *f = *state;
-        HttpRequest req = {.method = "PUT", .url = f->url, .body = "a=1&b=2", .body_len = 7};
+        HttpRequest req = { .method = "PUT", .url = f->url, .body = "a=1&b=2", .body_len = 7 };
         Result r;
 
         f->srv.response = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
@@ -225,7 +227,7 @@ static void test_put_with_body(void **state) {
 
 static void test_response_cap(void **state) {
         Fixture *f = *state;
-        HttpRequest req = {.url = f->url, .max_response = 4};
+        HttpRequest req = { .url = f->url, .max_response = 4 };
         Result r;
 
         f->srv.response = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
@@ -244,7 +246,7 @@ static void test_response_cap(void **state) {
 
 static void test_timeout(void **state) {
         Fixture *f = *state;
-        HttpRequest req = {.url = f->url, .timeout_ms = 200};
+        HttpRequest req = { .url = f->url, .timeout_ms = 200 };
         uint64_t t0 = now_usec(CLOCK_MONOTONIC);
         Result r;
 
@@ -260,7 +262,7 @@ static void test_refused_and_bad_requests(void **state) {
         int fd;
         uint16_t port = listen_loopback(&fd);
         char url[64];
-        HttpRequest req = {.url = url, .timeout_ms = 2000};
+        HttpRequest req = { .url = url, .timeout_ms = 2000 };
         Result r;
 
         safe_close(fd); /* nobody listens there any more */
@@ -279,7 +281,7 @@ static void test_refused_and_bad_requests(void **state) {
 
 static void test_cancel(void **state) {
         Fixture *f = *state;
-        HttpRequest req = {.url = f->url, .timeout_ms = 5000};
+        HttpRequest req = { .url = f->url, .timeout_ms = 5000 };
         Result a = {}, b = {};
         HttpCall *ca;
 

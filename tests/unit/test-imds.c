@@ -20,24 +20,24 @@ static void test_normalize_path(void **state) {
         static const struct {
                 const char *in, *want; /* want NULL: -EINVAL */
         } cases[] = {
-                {"meta-data/instance-id", "/latest/meta-data/instance-id"},
-                {"/latest/meta-data/instance-id", "/latest/meta-data/instance-id"},
-                {"latest/meta-data/", "/latest/meta-data/"},
-                {"//latest/dynamic/instance-identity/document",
-                 "/latest/dynamic/instance-identity/document"},
-                {"latest", "/latest/"},
-                {"", "/latest/"},
-                {"meta-data/tags/instance/Name", "/latest/meta-data/tags/instance/Name"},
-                {"meta-data/../api/token", NULL},
-                {"meta-data/..", NULL},
-                {"meta-data/./x", NULL},
-                {"meta-data//x", NULL},
-                {"meta-data/x?y=1", NULL},
-                {"meta-data/x#y", NULL},
-                {"meta-data/%2e%2e", NULL},
-                {"meta-data/a b", NULL},
-                {"meta-data/a\r\nHost: evil", NULL},
-                {"meta-data/\xc3\xa9", NULL},
+                { "meta-data/instance-id", "/latest/meta-data/instance-id" },
+                { "/latest/meta-data/instance-id", "/latest/meta-data/instance-id" },
+                { "latest/meta-data/", "/latest/meta-data/" },
+                { "//latest/dynamic/instance-identity/document",
+                  "/latest/dynamic/instance-identity/document" },
+                { "latest", "/latest/" },
+                { "", "/latest/" },
+                { "meta-data/tags/instance/Name", "/latest/meta-data/tags/instance/Name" },
+                { "meta-data/../api/token", NULL },
+                { "meta-data/..", NULL },
+                { "meta-data/./x", NULL },
+                { "meta-data//x", NULL },
+                { "meta-data/x?y=1", NULL },
+                { "meta-data/x#y", NULL },
+                { "meta-data/%2e%2e", NULL },
+                { "meta-data/a b", NULL },
+                { "meta-data/a\r\nHost: evil", NULL },
+                { "meta-data/\xc3\xa9", NULL },
         };
         char buf[IMDS_MAX_PATH], big[2 * IMDS_MAX_PATH];
 
@@ -61,11 +61,11 @@ static void test_token_timing(void **state) {
                 unsigned ttl;
                 uint64_t refresh_after_msec;
         } cases[] = {
-                {21600, 18360000}, /* 85% */
-                {400, 340000},     /* 85% = the last minute */
-                {120, 60000},      /* a minute before expiry */
-                {100, 50000},      /* half the TTL */
-                {2, 1000},         {1, 500},
+                { 21600, 18360000 }, /* 85% */
+                { 400, 340000 },     /* 85% = the last minute */
+                { 120, 60000 },      /* a minute before expiry */
+                { 100, 50000 },      /* half the TTL */
+                { 2, 1000 },         { 1, 500 },
         };
         const uint64_t t0 = 1000 * USEC_PER_SEC;
 
@@ -115,58 +115,58 @@ static void test_identity_bad(void **state) {
                 const char *doc;
                 const char *field;
         } cases[] = {
-                {"", "(document)"},
-                {"not json", "(document)"},
-                {"[]", "(document)"},
-                {"\"i-0123456789abcdef0\"", "(document)"},
-                {"{\"instanceId\":\"i-0123456789abcdef0\"", "(document)"},
-                {"{}", "instanceId"},
-                {"{\"instanceId\":42}", "instanceId"},
-                {DOC("i-0123456789ABCDEF0", "us-east-1", "us-east-1a", "t3.micro",
-                     "ami-0abcdef1234567890", "123456789012"),
-                 "instanceId"},
-                {DOC("i-0123456", "us-east-1", "us-east-1a", "t3.micro", "ami-0abcdef1234567890",
-                     "123456789012"),
-                 "instanceId"},
-                {DOC("i-0123456789abcdef012", "us-east-1", "us-east-1a", "t3.micro",
-                     "ami-0abcdef1234567890", "123456789012"),
-                 "instanceId"},
-                {DOC("i-0123456789abcdef0\\u0000x", "us-east-1", "us-east-1a", "t3.micro",
-                     "ami-0abcdef1234567890", "123456789012"),
-                 "(document)"}, /* jansson refuses NUL */
-                {DOC("i-0123456789abcdef0", "us-east-1/../x", "us-east-1a", "t3.micro",
-                     "ami-0abcdef1234567890", "123456789012"),
-                 "region"},
-                {DOC("i-0123456789abcdef0", "evil.example.com", "evil.example.coma", "t3.micro",
-                     "ami-0abcdef1234567890", "123456789012"),
-                 "region"},
-                {DOC("i-0123456789abcdef0", "", "a", "t3.micro", "ami-0abcdef1234567890",
-                     "123456789012"),
-                 "region"},
-                {DOC("i-0123456789abcdef0", "us-east-1", "eu-west-1a", "t3.micro",
-                     "ami-0abcdef1234567890", "123456789012"),
-                 "availabilityZone"},
-                {DOC("i-0123456789abcdef0", "us-east-1", "us-east-1", "t3.micro",
-                     "ami-0abcdef1234567890", "123456789012"),
-                 "availabilityZone"},
-                {DOC("i-0123456789abcdef0", "us-east-1", "us-east-1a", "t3micro",
-                     "ami-0abcdef1234567890", "123456789012"),
-                 "instanceType"},
-                {DOC("i-0123456789abcdef0", "us-east-1", "us-east-1a", "t3.micro.x",
-                     "ami-0abcdef1234567890", "123456789012"),
-                 "instanceType"},
-                {DOC("i-0123456789abcdef0", "us-east-1", "us-east-1a", "t3.micro",
-                     "i-0abcdef1234567890", "123456789012"),
-                 "imageId"},
-                {DOC("i-0123456789abcdef0", "us-east-1", "us-east-1a", "t3.micro",
-                     "ami-0abcdef1234567890", "12345678901"),
-                 "accountId"},
-                {DOC("i-0123456789abcdef0", "us-east-1", "us-east-1a", "t3.micro",
-                     "ami-0abcdef1234567890", "12345678901x"),
-                 "accountId"},
+                { "", "(document)" },
+                { "not json", "(document)" },
+                { "[]", "(document)" },
+                { "\"i-0123456789abcdef0\"", "(document)" },
+                { "{\"instanceId\":\"i-0123456789abcdef0\"", "(document)" },
+                { "{}", "instanceId" },
+                { "{\"instanceId\":42}", "instanceId" },
+                { DOC("i-0123456789ABCDEF0", "us-east-1", "us-east-1a", "t3.micro",
+                      "ami-0abcdef1234567890", "123456789012"),
+                  "instanceId" },
+                { DOC("i-0123456", "us-east-1", "us-east-1a", "t3.micro", "ami-0abcdef1234567890",
+                      "123456789012"),
+                  "instanceId" },
+                { DOC("i-0123456789abcdef012", "us-east-1", "us-east-1a", "t3.micro",
+                      "ami-0abcdef1234567890", "123456789012"),
+                  "instanceId" },
+                { DOC("i-0123456789abcdef0\\u0000x", "us-east-1", "us-east-1a", "t3.micro",
+                      "ami-0abcdef1234567890", "123456789012"),
+                  "(document)" }, /* jansson refuses NUL */
+                { DOC("i-0123456789abcdef0", "us-east-1/../x", "us-east-1a", "t3.micro",
+                      "ami-0abcdef1234567890", "123456789012"),
+                  "region" },
+                { DOC("i-0123456789abcdef0", "evil.example.com", "evil.example.coma", "t3.micro",
+                      "ami-0abcdef1234567890", "123456789012"),
+                  "region" },
+                { DOC("i-0123456789abcdef0", "", "a", "t3.micro", "ami-0abcdef1234567890",
+                      "123456789012"),
+                  "region" },
+                { DOC("i-0123456789abcdef0", "us-east-1", "eu-west-1a", "t3.micro",
+                      "ami-0abcdef1234567890", "123456789012"),
+                  "availabilityZone" },
+                { DOC("i-0123456789abcdef0", "us-east-1", "us-east-1", "t3.micro",
+                      "ami-0abcdef1234567890", "123456789012"),
+                  "availabilityZone" },
+                { DOC("i-0123456789abcdef0", "us-east-1", "us-east-1a", "t3micro",
+                      "ami-0abcdef1234567890", "123456789012"),
+                  "instanceType" },
+                { DOC("i-0123456789abcdef0", "us-east-1", "us-east-1a", "t3.micro.x",
+                      "ami-0abcdef1234567890", "123456789012"),
+                  "instanceType" },
+                { DOC("i-0123456789abcdef0", "us-east-1", "us-east-1a", "t3.micro",
+                      "i-0abcdef1234567890", "123456789012"),
+                  "imageId" },
+                { DOC("i-0123456789abcdef0", "us-east-1", "us-east-1a", "t3.micro",
+                      "ami-0abcdef1234567890", "12345678901"),
+                  "accountId" },
+                { DOC("i-0123456789abcdef0", "us-east-1", "us-east-1a", "t3.micro",
+                      "ami-0abcdef1234567890", "12345678901x"),
+                  "accountId" },
                 /* Duplicate keys: which one would win is not ours to guess. */
-                {"{\"instanceId\":\"i-0123456789abcdef0\",\"instanceId\":\"i-0123456789abcdef1\"}",
-                 "(document)"},
+                { "{\"instanceId\":\"i-0123456789abcdef0\",\"instanceId\":\"i-0123456789abcdef1\"}",
+                  "(document)" },
         };
         ImdsIdentity id;
 
@@ -208,14 +208,14 @@ static void test_life_cycle(void **state) {
                 int r;
                 ImdsLifeCycle want;
         } cases[] = {
-                {"on-demand", 0, IMDS_LIFE_CYCLE_ON_DEMAND},
-                {"spot", 0, IMDS_LIFE_CYCLE_SPOT},
-                {"spot\n", 0, IMDS_LIFE_CYCLE_SPOT},
-                {"scheduled", 0, IMDS_LIFE_CYCLE_SCHEDULED},
-                {"Spot", -EBADMSG, 0},
-                {"", -EBADMSG, 0},
-                {"spotty", -EBADMSG, 0},
-                {"sp", -EBADMSG, 0},
+                { "on-demand", 0, IMDS_LIFE_CYCLE_ON_DEMAND },
+                { "spot", 0, IMDS_LIFE_CYCLE_SPOT },
+                { "spot\n", 0, IMDS_LIFE_CYCLE_SPOT },
+                { "scheduled", 0, IMDS_LIFE_CYCLE_SCHEDULED },
+                { "Spot", -EBADMSG, 0 },
+                { "", -EBADMSG, 0 },
+                { "spotty", -EBADMSG, 0 },
+                { "sp", -EBADMSG, 0 },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -235,17 +235,17 @@ static void test_tag_keys(void **state) {
                 int r;
                 size_t n;
         } cases[] = {
-                {"Name\naws:autoscaling:groupName\ndrover:paused", 0, 3},
-                {"Name\n", 0, 1},
-                {"Name\r\nEnv\r\n", 0, 2},
-                {"", 0, 0},
-                {"a+b-c=d.e,f_g:h@i", 0, 1},
-                {"Name\n\nEnv", -EBADMSG, 0},
-                {"has space", -EBADMSG, 0},
-                {"has/slash", -EBADMSG, 0},
-                {"_index", -EBADMSG, 0},
-                {"..", -EBADMSG, 0},
-                {"caf\xc3\xa9", -EBADMSG, 0},
+                { "Name\naws:autoscaling:groupName\ndrover:paused", 0, 3 },
+                { "Name\n", 0, 1 },
+                { "Name\r\nEnv\r\n", 0, 2 },
+                { "", 0, 0 },
+                { "a+b-c=d.e,f_g:h@i", 0, 1 },
+                { "Name\n\nEnv", -EBADMSG, 0 },
+                { "has space", -EBADMSG, 0 },
+                { "has/slash", -EBADMSG, 0 },
+                { "_index", -EBADMSG, 0 },
+                { "..", -EBADMSG, 0 },
+                { "caf\xc3\xa9", -EBADMSG, 0 },
         };
         char many[IMDS_MAX_TAGS * 8 + 16] = "";
 
@@ -264,7 +264,7 @@ static void test_tag_keys(void **state) {
         }
         for (unsigned i = 0; i <= IMDS_MAX_TAGS; i++)
                 snprintf(many + strlen(many), sizeof(many) - strlen(many), "k%u\n", i);
-        assert_int_equal(imds_parse_tag_keys(many, strlen(many), &(char **){NULL}), -E2BIG);
+        assert_int_equal(imds_parse_tag_keys(many, strlen(many), &(char **){ NULL }), -E2BIG);
 }
 
 static void test_tag_value(void **state) {
@@ -384,11 +384,11 @@ static void on_got(Imds *m, const ImdsResult *res, void *userdata) {
 }
 
 static Imds *client_imds(Client *c, unsigned retries, bool allow_v1) {
-        ImdsConfig cfg = {.endpoint = c->endpoint,
-                          .token_ttl = 300,
-                          .timeout_ms = 2000,
-                          .retries = retries,
-                          .allow_v1 = allow_v1};
+        ImdsConfig cfg = { .endpoint = c->endpoint,
+                           .token_ttl = 300,
+                           .timeout_ms = 2000,
+                           .retries = retries,
+                           .allow_v1 = allow_v1 };
         Imds *m = NULL;
 
         assert_int_equal(imds_new(c->http, &cfg, &m), 0);
@@ -514,7 +514,7 @@ static void test_client_retries(void **state) {
 static void test_client_cancel_and_bad_input(void **state) {
         Client *c = *state;
         Imds *m = client_imds(c, 3, false);
-        ImdsConfig bad = {.endpoint = (char *) "file:///etc", .token_ttl = 300, .timeout_ms = 1};
+        ImdsConfig bad = { .endpoint = (char *) "file:///etc", .token_ttl = 300, .timeout_ms = 1 };
         ImdsCall *call;
         Got a = {}, b = {};
 

@@ -18,21 +18,21 @@ static void test_time(void **state) {
                 int ret;
                 time_t want;
         } cases[] = {
-                {"2017-09-18T08:22:00Z", 0, T0},
-                {"2017-09-18T08:22:00.123Z", 0, T0},
-                {"2017-09-18T08:22:00+00:00", 0, T0},
-                {"18 Sep 2017 08:22:00 GMT", 0, T0},
-                {"1 Jan 2019 00:00:00 GMT", 0, 1546300800},
-                {"2017-02-31T08:22:00Z", -EINVAL, 0}, /* moved by timegm: not a date */
-                {"2017-09-18 08:22:00Z", -EINVAL, 0},
-                {"2017-09-18T08:22:00", -EINVAL, 0}, /* no zone */
-                {"2017-09-18T08:22:00Zjunk", -EINVAL, 0},
-                {"2017-13-18T08:22:00Z", -EINVAL, 0},
-                {"18 Foo 2017 08:22:00 GMT", -EINVAL, 0},
-                {"18 Sep 2017 08:22:00 UTC", -EINVAL, 0},
-                {"-1-09-18T08:22:00Z", -EINVAL, 0},
-                {"", -EINVAL, 0},
-                {"99999999999999999999999999999999999999999999", -EINVAL, 0},
+                { "2017-09-18T08:22:00Z", 0, T0 },
+                { "2017-09-18T08:22:00.123Z", 0, T0 },
+                { "2017-09-18T08:22:00+00:00", 0, T0 },
+                { "18 Sep 2017 08:22:00 GMT", 0, T0 },
+                { "1 Jan 2019 00:00:00 GMT", 0, 1546300800 },
+                { "2017-02-31T08:22:00Z", -EINVAL, 0 }, /* moved by timegm: not a date */
+                { "2017-09-18 08:22:00Z", -EINVAL, 0 },
+                { "2017-09-18T08:22:00", -EINVAL, 0 }, /* no zone */
+                { "2017-09-18T08:22:00Zjunk", -EINVAL, 0 },
+                { "2017-13-18T08:22:00Z", -EINVAL, 0 },
+                { "18 Foo 2017 08:22:00 GMT", -EINVAL, 0 },
+                { "18 Sep 2017 08:22:00 UTC", -EINVAL, 0 },
+                { "-1-09-18T08:22:00Z", -EINVAL, 0 },
+                { "", -EINVAL, 0 },
+                { "99999999999999999999999999999999999999999999", -EINVAL, 0 },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -41,7 +41,7 @@ static void test_time(void **state) {
                 if (r != cases[i].ret || (r == 0 && t != cases[i].want))
                         fail_msg("case %zu (%s): r=%d t=%lld", i, cases[i].in, r, (long long) t);
         }
-        assert_int_equal(lifecycle_parse_time(NULL, &(time_t){0}), -EINVAL);
+        assert_int_equal(lifecycle_parse_time(NULL, &(time_t){ 0 }), -EINVAL);
 }
 
 static void test_target(void **state) {
@@ -50,15 +50,15 @@ static void test_target(void **state) {
                 int ret;
                 LifecycleTarget want;
         } cases[] = {
-                {"InService", 0, LIFECYCLE_TARGET_IN_SERVICE},
-                {"InService\n", 0, LIFECYCLE_TARGET_IN_SERVICE},
-                {"Terminated", 0, LIFECYCLE_TARGET_TERMINATED},
-                {"Warmed:Stopped", 0, LIFECYCLE_TARGET_OTHER},
-                {"Detached", 0, LIFECYCLE_TARGET_OTHER},
-                {"", -EBADMSG, 0},
-                {"In Service", -EBADMSG, 0},
-                {"Terminated\n\n", -EBADMSG, 0},
-                {"<html>", -EBADMSG, 0},
+                { "InService", 0, LIFECYCLE_TARGET_IN_SERVICE },
+                { "InService\n", 0, LIFECYCLE_TARGET_IN_SERVICE },
+                { "Terminated", 0, LIFECYCLE_TARGET_TERMINATED },
+                { "Warmed:Stopped", 0, LIFECYCLE_TARGET_OTHER },
+                { "Detached", 0, LIFECYCLE_TARGET_OTHER },
+                { "", -EBADMSG, 0 },
+                { "In Service", -EBADMSG, 0 },
+                { "Terminated\n\n", -EBADMSG, 0 },
+                { "<html>", -EBADMSG, 0 },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -69,7 +69,7 @@ static void test_target(void **state) {
                         assert_int_equal(t, cases[i].want);
         }
         /* An embedded NUL is not a state. */
-        assert_int_equal(lifecycle_parse_target("InService\0x", 11, &(LifecycleTarget){0}),
+        assert_int_equal(lifecycle_parse_target("InService\0x", 11, &(LifecycleTarget){ 0 }),
                          -EBADMSG);
 }
 
@@ -79,21 +79,23 @@ static void test_spot(void **state) {
                 int ret;
                 const char *action;
         } cases[] = {
-                {"{\"action\": \"terminate\", \"time\": \"2017-09-18T08:22:00Z\"}", 0, "terminate"},
-                {"{\"action\":\"stop\",\"time\":\"2017-09-18T08:22:00Z\"}", 0, "stop"},
-                {"{\"action\":\"hibernate\",\"time\":\"2017-09-18T08:22:00Z\",\"x\":1}", 0,
-                 "hibernate"},
-                {"{\"action\":\"reboot\",\"time\":\"2017-09-18T08:22:00Z\"}", -EBADMSG, NULL},
-                {"{\"action\":\"terminate\"}", -EBADMSG, NULL},
-                {"{\"action\":\"terminate\",\"time\":\"soon\"}", -EBADMSG, NULL},
-                {"{\"action\":\"terminate\",\"time\":7}", -EBADMSG, NULL},
-                {"{\"action\":\"terminate\",\"action\":\"stop\",\"time\":\"2017-09-18T08:22:00Z\"}",
-                 -EBADMSG, NULL},
-                {"[\"terminate\"]", -EBADMSG, NULL},
-                {"{\"action\":\"terminate\\u0000x\",\"time\":\"2017-09-18T08:22:00Z\"}", -EBADMSG,
-                 NULL},
-                {"{", -EBADMSG, NULL},
-                {"2017-09-18T08:22:00Z", -EBADMSG, NULL},
+                { "{\"action\": \"terminate\", \"time\": \"2017-09-18T08:22:00Z\"}", 0,
+                  "terminate" },
+                { "{\"action\":\"stop\",\"time\":\"2017-09-18T08:22:00Z\"}", 0, "stop" },
+                { "{\"action\":\"hibernate\",\"time\":\"2017-09-18T08:22:00Z\",\"x\":1}", 0,
+                  "hibernate" },
+                { "{\"action\":\"reboot\",\"time\":\"2017-09-18T08:22:00Z\"}", -EBADMSG, NULL },
+                { "{\"action\":\"terminate\"}", -EBADMSG, NULL },
+                { "{\"action\":\"terminate\",\"time\":\"soon\"}", -EBADMSG, NULL },
+                { "{\"action\":\"terminate\",\"time\":7}", -EBADMSG, NULL },
+                { "{\"action\":\"terminate\",\"action\":\"stop\",\"time\":\"2017-09-18T08:22:"
+                  "00Z\"}",
+                  -EBADMSG, NULL },
+                { "[\"terminate\"]", -EBADMSG, NULL },
+                { "{\"action\":\"terminate\\u0000x\",\"time\":\"2017-09-18T08:22:00Z\"}", -EBADMSG,
+                  NULL },
+                { "{", -EBADMSG, NULL },
+                { "2017-09-18T08:22:00Z", -EBADMSG, NULL },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -247,90 +249,92 @@ typedef struct PlanCase {
 #define NOW ((time_t) 1700000000)
 
 static const PlanCase plan_cases[] = {
-        {"idle", LIFECYCLE_TARGET_IN_SERVICE, "InService", .term_hook = "drain",
-         .event = LIFECYCLE_EVENT_NONE},
-        {"no answers yet", LIFECYCLE_TARGET_UNKNOWN, NULL, .event = LIFECYCLE_EVENT_NONE},
-        {"scale-in by IMDS", LIFECYCLE_TARGET_TERMINATED, NULL, .term_hook = "drain",
-         .event = LIFECYCLE_EVENT_TERMINATE, .key = "terminate", .dir0 = "terminate",
-         .complete = "drain"},
-        {"scale-in by the group", LIFECYCLE_TARGET_IN_SERVICE, "Terminating:Wait",
-         .term_hook = "drain", .event = LIFECYCLE_EVENT_TERMINATE, .key = "terminate",
-         .dir0 = "terminate", .complete = "drain"},
-        {"scale-in, no hook name", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait",
-         .event = LIFECYCLE_EVENT_TERMINATE, .key = "terminate", .dir0 = "terminate"},
-        {"termination resumed", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait",
-         .term_hook = "drain", .rec_event = "terminate", .rec_key = "terminate",
-         .event = LIFECYCLE_EVENT_TERMINATE, .key = "terminate", .resume = true,
-         .dir0 = "terminate", .complete = "drain"},
-        {"termination done", LIFECYCLE_TARGET_TERMINATED, "Terminating:Proceed",
-         .term_hook = "drain", .rec_event = "terminate", .rec_key = "terminate",
-         .rec_completed = true, .event = LIFECYCLE_EVENT_NONE},
-        {"spot", LIFECYCLE_TARGET_IN_SERVICE, "InService", .spot = "terminate",
-         .term_hook = "drain", .event = LIFECYCLE_EVENT_SPOT, .key = "spot-interruption@1505722920",
-         .dir0 = "spot-interruption", .dir1 = "terminate", .deadline = T0},
-        {"spot beats termination", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait", .spot = "stop",
-         .term_hook = "drain", .event = LIFECYCLE_EVENT_SPOT, .key = "spot-interruption@1505722920",
-         .dir0 = "spot-interruption", .dir1 = "terminate", .deadline = T0},
-        {"hibernation starts now", LIFECYCLE_TARGET_IN_SERVICE, NULL, .spot = "hibernate",
-         .event = LIFECYCLE_EVENT_SPOT, .key = "spot-interruption@1505722920",
-         .dir0 = "spot-interruption", .dir1 = "terminate", .deadline = T0},
-        {"after spot the group waits: complete", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait",
-         .spot = "terminate", .term_hook = "drain", .rec_event = "spot-interruption",
-         .rec_key = "spot-interruption@1505722920", .rec_completed = true,
-         .event = LIFECYCLE_EVENT_TERMINATE, .key = "terminate", .dir0 = "terminate",
-         .complete = "drain"},
-        {"after spot, no hook name: done", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait",
-         .spot = "terminate", .rec_event = "spot-interruption",
-         .rec_key = "spot-interruption@1505722920", .rec_completed = true,
-         .event = LIFECYCLE_EVENT_NONE},
-        {"after spot, not waiting yet", LIFECYCLE_TARGET_TERMINATED, "Terminating",
-         .spot = "terminate", .term_hook = "drain", .rec_event = "spot-interruption",
-         .rec_key = "spot-interruption@1505722920", .rec_completed = true,
-         .event = LIFECYCLE_EVENT_NONE},
-        {"launch held", LIFECYCLE_TARGET_IN_SERVICE, "Pending:Wait", .launch_hook = "boot",
-         .event = LIFECYCLE_EVENT_LAUNCH, .key = "launch@1700000000", .dir0 = "launch",
-         .complete = "boot", .deadline = NOW + 600},
-        {"launch resumed keeps its start", LIFECYCLE_TARGET_IN_SERVICE, "Pending:Wait",
-         .launch_hook = "boot", .rec_event = "launch", .rec_key = "launch@1699999900",
-         .event = LIFECYCLE_EVENT_LAUNCH, .key = "launch@1699999900", .resume = true,
-         .dir0 = "launch", .complete = "boot", .deadline = 1699999900 + 600},
-        {"launch done", LIFECYCLE_TARGET_IN_SERVICE, "Pending:Wait", .launch_hook = "boot",
-         .rec_event = "launch", .rec_key = "launch@1699999900", .rec_completed = true,
-         .event = LIFECYCLE_EVENT_NONE},
-        {"launch: not held", LIFECYCLE_TARGET_IN_SERVICE, "Pending", .launch_hook = "boot",
-         .event = LIFECYCLE_EVENT_NONE},
-        {"scheduled retirement", LIFECYCLE_TARGET_IN_SERVICE, "InService",
-         .sched_code = "instance-retirement", .event = LIFECYCLE_EVENT_SCHEDULED,
-         .key = "scheduled-event@instance-event-1", .dir0 = "scheduled-event", .replace = true,
-         .deadline = T0},
-        {"scheduled reboot, not in replace_on", LIFECYCLE_TARGET_ABSENT, NULL,
-         .sched_code = "system-reboot", .event = LIFECYCLE_EVENT_SCHEDULED,
-         .key = "scheduled-event@instance-event-1", .dir0 = "scheduled-event", .deadline = T0},
-        {"scheduled handled in this run", LIFECYCLE_TARGET_IN_SERVICE, "InService",
-         .sched_code = "system-reboot", .handled = "scheduled-event@instance-event-1",
-         .event = LIFECYCLE_EVENT_NONE},
-        {"rebalance", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
-         .event = LIFECYCLE_EVENT_REBALANCE, .key = "rebalance@1505722920", .dir0 = "rebalance",
-         .replace = true},
-        {"scheduled before rebalance", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
-         .sched_code = "system-reboot", .event = LIFECYCLE_EVENT_SCHEDULED,
-         .key = "scheduled-event@instance-event-1", .dir0 = "scheduled-event", .deadline = T0},
-        {"rebalance after scheduled", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
-         .sched_code = "system-reboot", .rec_event = "scheduled-event",
-         .rec_key = "scheduled-event@instance-event-1", .rec_completed = true,
-         .event = LIFECYCLE_EVENT_REBALANCE, .key = "rebalance@1505722920", .dir0 = "rebalance",
-         .replace = true},
-        {"rebalance done", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
-         .rec_event = "rebalance", .rec_key = "rebalance@1505722920", .rec_completed = true,
-         .event = LIFECYCLE_EVENT_NONE},
-        {"termination beats a rebalance in progress", LIFECYCLE_TARGET_TERMINATED, NULL,
-         .rebalance = true, .term_hook = "drain", .rec_event = "rebalance",
-         .rec_key = "rebalance@1505722920", .event = LIFECYCLE_EVENT_TERMINATE, .key = "terminate",
-         .dir0 = "terminate", .complete = "drain"},
+        { "idle", LIFECYCLE_TARGET_IN_SERVICE, "InService", .term_hook = "drain",
+          .event = LIFECYCLE_EVENT_NONE },
+        { "no answers yet", LIFECYCLE_TARGET_UNKNOWN, NULL, .event = LIFECYCLE_EVENT_NONE },
+        { "scale-in by IMDS", LIFECYCLE_TARGET_TERMINATED, NULL, .term_hook = "drain",
+          .event = LIFECYCLE_EVENT_TERMINATE, .key = "terminate", .dir0 = "terminate",
+          .complete = "drain" },
+        { "scale-in by the group", LIFECYCLE_TARGET_IN_SERVICE, "Terminating:Wait",
+          .term_hook = "drain", .event = LIFECYCLE_EVENT_TERMINATE, .key = "terminate",
+          .dir0 = "terminate", .complete = "drain" },
+        { "scale-in, no hook name", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait",
+          .event = LIFECYCLE_EVENT_TERMINATE, .key = "terminate", .dir0 = "terminate" },
+        { "termination resumed", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait",
+          .term_hook = "drain", .rec_event = "terminate", .rec_key = "terminate",
+          .event = LIFECYCLE_EVENT_TERMINATE, .key = "terminate", .resume = true,
+          .dir0 = "terminate", .complete = "drain" },
+        { "termination done", LIFECYCLE_TARGET_TERMINATED, "Terminating:Proceed",
+          .term_hook = "drain", .rec_event = "terminate", .rec_key = "terminate",
+          .rec_completed = true, .event = LIFECYCLE_EVENT_NONE },
+        { "spot", LIFECYCLE_TARGET_IN_SERVICE, "InService", .spot = "terminate",
+          .term_hook = "drain", .event = LIFECYCLE_EVENT_SPOT,
+          .key = "spot-interruption@1505722920", .dir0 = "spot-interruption", .dir1 = "terminate",
+          .deadline = T0 },
+        { "spot beats termination", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait", .spot = "stop",
+          .term_hook = "drain", .event = LIFECYCLE_EVENT_SPOT,
+          .key = "spot-interruption@1505722920", .dir0 = "spot-interruption", .dir1 = "terminate",
+          .deadline = T0 },
+        { "hibernation starts now", LIFECYCLE_TARGET_IN_SERVICE, NULL, .spot = "hibernate",
+          .event = LIFECYCLE_EVENT_SPOT, .key = "spot-interruption@1505722920",
+          .dir0 = "spot-interruption", .dir1 = "terminate", .deadline = T0 },
+        { "after spot the group waits: complete", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait",
+          .spot = "terminate", .term_hook = "drain", .rec_event = "spot-interruption",
+          .rec_key = "spot-interruption@1505722920", .rec_completed = true,
+          .event = LIFECYCLE_EVENT_TERMINATE, .key = "terminate", .dir0 = "terminate",
+          .complete = "drain" },
+        { "after spot, no hook name: done", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait",
+          .spot = "terminate", .rec_event = "spot-interruption",
+          .rec_key = "spot-interruption@1505722920", .rec_completed = true,
+          .event = LIFECYCLE_EVENT_NONE },
+        { "after spot, not waiting yet", LIFECYCLE_TARGET_TERMINATED, "Terminating",
+          .spot = "terminate", .term_hook = "drain", .rec_event = "spot-interruption",
+          .rec_key = "spot-interruption@1505722920", .rec_completed = true,
+          .event = LIFECYCLE_EVENT_NONE },
+        { "launch held", LIFECYCLE_TARGET_IN_SERVICE, "Pending:Wait", .launch_hook = "boot",
+          .event = LIFECYCLE_EVENT_LAUNCH, .key = "launch@1700000000", .dir0 = "launch",
+          .complete = "boot", .deadline = NOW + 600 },
+        { "launch resumed keeps its start", LIFECYCLE_TARGET_IN_SERVICE, "Pending:Wait",
+          .launch_hook = "boot", .rec_event = "launch", .rec_key = "launch@1699999900",
+          .event = LIFECYCLE_EVENT_LAUNCH, .key = "launch@1699999900", .resume = true,
+          .dir0 = "launch", .complete = "boot", .deadline = 1699999900 + 600 },
+        { "launch done", LIFECYCLE_TARGET_IN_SERVICE, "Pending:Wait", .launch_hook = "boot",
+          .rec_event = "launch", .rec_key = "launch@1699999900", .rec_completed = true,
+          .event = LIFECYCLE_EVENT_NONE },
+        { "launch: not held", LIFECYCLE_TARGET_IN_SERVICE, "Pending", .launch_hook = "boot",
+          .event = LIFECYCLE_EVENT_NONE },
+        { "scheduled retirement", LIFECYCLE_TARGET_IN_SERVICE, "InService",
+          .sched_code = "instance-retirement", .event = LIFECYCLE_EVENT_SCHEDULED,
+          .key = "scheduled-event@instance-event-1", .dir0 = "scheduled-event", .replace = true,
+          .deadline = T0 },
+        { "scheduled reboot, not in replace_on", LIFECYCLE_TARGET_ABSENT, NULL,
+          .sched_code = "system-reboot", .event = LIFECYCLE_EVENT_SCHEDULED,
+          .key = "scheduled-event@instance-event-1", .dir0 = "scheduled-event", .deadline = T0 },
+        { "scheduled handled in this run", LIFECYCLE_TARGET_IN_SERVICE, "InService",
+          .sched_code = "system-reboot", .handled = "scheduled-event@instance-event-1",
+          .event = LIFECYCLE_EVENT_NONE },
+        { "rebalance", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
+          .event = LIFECYCLE_EVENT_REBALANCE, .key = "rebalance@1505722920", .dir0 = "rebalance",
+          .replace = true },
+        { "scheduled before rebalance", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
+          .sched_code = "system-reboot", .event = LIFECYCLE_EVENT_SCHEDULED,
+          .key = "scheduled-event@instance-event-1", .dir0 = "scheduled-event", .deadline = T0 },
+        { "rebalance after scheduled", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
+          .sched_code = "system-reboot", .rec_event = "scheduled-event",
+          .rec_key = "scheduled-event@instance-event-1", .rec_completed = true,
+          .event = LIFECYCLE_EVENT_REBALANCE, .key = "rebalance@1505722920", .dir0 = "rebalance",
+          .replace = true },
+        { "rebalance done", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
+          .rec_event = "rebalance", .rec_key = "rebalance@1505722920", .rec_completed = true,
+          .event = LIFECYCLE_EVENT_NONE },
+        { "termination beats a rebalance in progress", LIFECYCLE_TARGET_TERMINATED, NULL,
+          .rebalance = true, .term_hook = "drain", .rec_event = "rebalance",
+          .rec_key = "rebalance@1505722920", .event = LIFECYCLE_EVENT_TERMINATE, .key = "terminate",
+          .dir0 = "terminate", .complete = "drain" },
 };
 
 static void test_plan(void **state) {
-        char *replace_on[] = {(char *) "rebalance", (char *) "instance-retirement", NULL};
+        char *replace_on[] = { (char *) "rebalance", (char *) "instance-retirement", NULL };
 
         for (size_t i = 0; i < ELEMENTSOF(plan_cases); i++) {
                 const PlanCase *c = &plan_cases[i];
@@ -341,13 +345,13 @@ static void test_plan(void **state) {
                         .not_before = T0,
                         .state = LIFECYCLE_SCHEDULED_ACTIVE,
                 };
-                char *handled[] = {(char *) c->handled, NULL};
+                char *handled[] = { (char *) c->handled, NULL };
                 LifecycleInput in = {
                         .now = NOW,
                         .target = c->target,
                         .group_state = c->group_state,
                         .have_spot = c->spot != NULL,
-                        .spot = {.time = T0},
+                        .spot = { .time = T0 },
                         .have_rebalance = c->rebalance,
                         .rebalance_notice = T0,
                         .scheduled = &sched,
@@ -405,7 +409,7 @@ static void test_plan_hibernate_now(void **state) {
         LifecycleInput in = {
                 .now = T0 - 100,
                 .have_spot = true,
-                .spot = {"hibernate", T0},
+                .spot = { "hibernate", T0 },
                 .record = &rec,
         };
         LifecyclePlan p;
@@ -422,18 +426,18 @@ static void test_completion(void **state) {
                 const char *gs;
                 LifecycleCompletion want;
         } cases[] = {
-                {LIFECYCLE_EVENT_TERMINATE, "Terminating:Wait", LIFECYCLE_COMPLETE_NOW},
-                {LIFECYCLE_EVENT_TERMINATE, "Terminating", LIFECYCLE_COMPLETE_WAIT},
-                {LIFECYCLE_EVENT_TERMINATE, "InService", LIFECYCLE_COMPLETE_WAIT},
-                {LIFECYCLE_EVENT_TERMINATE, NULL, LIFECYCLE_COMPLETE_WAIT},
-                {LIFECYCLE_EVENT_TERMINATE, "Terminating:Proceed", LIFECYCLE_COMPLETE_GONE},
-                {LIFECYCLE_EVENT_TERMINATE, "Terminated", LIFECYCLE_COMPLETE_GONE},
-                {LIFECYCLE_EVENT_LAUNCH, "Pending:Wait", LIFECYCLE_COMPLETE_NOW},
-                {LIFECYCLE_EVENT_LAUNCH, "Pending", LIFECYCLE_COMPLETE_WAIT},
-                {LIFECYCLE_EVENT_LAUNCH, "InService", LIFECYCLE_COMPLETE_GONE},
-                {LIFECYCLE_EVENT_LAUNCH, "Terminating", LIFECYCLE_COMPLETE_GONE},
-                {LIFECYCLE_EVENT_SPOT, "Terminating:Wait", LIFECYCLE_COMPLETE_GONE},
-                {LIFECYCLE_EVENT_REBALANCE, NULL, LIFECYCLE_COMPLETE_GONE},
+                { LIFECYCLE_EVENT_TERMINATE, "Terminating:Wait", LIFECYCLE_COMPLETE_NOW },
+                { LIFECYCLE_EVENT_TERMINATE, "Terminating", LIFECYCLE_COMPLETE_WAIT },
+                { LIFECYCLE_EVENT_TERMINATE, "InService", LIFECYCLE_COMPLETE_WAIT },
+                { LIFECYCLE_EVENT_TERMINATE, NULL, LIFECYCLE_COMPLETE_WAIT },
+                { LIFECYCLE_EVENT_TERMINATE, "Terminating:Proceed", LIFECYCLE_COMPLETE_GONE },
+                { LIFECYCLE_EVENT_TERMINATE, "Terminated", LIFECYCLE_COMPLETE_GONE },
+                { LIFECYCLE_EVENT_LAUNCH, "Pending:Wait", LIFECYCLE_COMPLETE_NOW },
+                { LIFECYCLE_EVENT_LAUNCH, "Pending", LIFECYCLE_COMPLETE_WAIT },
+                { LIFECYCLE_EVENT_LAUNCH, "InService", LIFECYCLE_COMPLETE_GONE },
+                { LIFECYCLE_EVENT_LAUNCH, "Terminating", LIFECYCLE_COMPLETE_GONE },
+                { LIFECYCLE_EVENT_SPOT, "Terminating:Wait", LIFECYCLE_COMPLETE_GONE },
+                { LIFECYCLE_EVENT_REBALANCE, NULL, LIFECYCLE_COMPLETE_GONE },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)

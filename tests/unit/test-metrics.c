@@ -100,14 +100,10 @@ static void test_sanitize_name(void **state) {
                 int ret;
                 const char *out;
         } cases[] = {
-                { "time", 0, "time" },
-                { "disk /var", 0, "disk /var" },
-                { ":colon", 0, "_colon" },
-                { "caf\xc3\xa9", 0, "caf__" },
-                { "tab\there", 0, "tab_here" },
-                { "", -EINVAL, NULL },
-                { "   ", -EINVAL, NULL },
-                { NULL, -EINVAL, NULL },
+                { "time", 0, "time" },          { "disk /var", 0, "disk /var" },
+                { ":colon", 0, "_colon" },      { "caf\xc3\xa9", 0, "caf__" },
+                { "tab\there", 0, "tab_here" }, { "", -EINVAL, NULL },
+                { "   ", -EINVAL, NULL },       { NULL, -EINVAL, NULL },
         };
         char long_label[400];
 
@@ -132,8 +128,13 @@ static void test_namespace(void **state) {
                 const char *ns;
                 int ret;
         } cases[] = {
-                { "Drover", 0 }, { "My/App", 0 }, { "", -EINVAL }, { NULL, -EINVAL },
-                { "AWS/EC2", -EINVAL }, { ":x", -EINVAL }, { "caf\xc3\xa9", -EINVAL },
+                { "Drover", 0 },
+                { "My/App", 0 },
+                { "", -EINVAL },
+                { NULL, -EINVAL },
+                { "AWS/EC2", -EINVAL },
+                { ":x", -EINVAL },
+                { "caf\xc3\xa9", -EINVAL },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -203,9 +204,9 @@ static void test_record_validation(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 MetricDimension d = { cases[i].dname, cases[i].dvalue };
 
-                assert_int_equal(metrics_record(m, cases[i].name, &d, 1, cases[i].value,
-                                                cases[i].unit, T0),
-                                 cases[i].ret);
+                assert_int_equal(
+                        metrics_record(m, cases[i].name, &d, 1, cases[i].value, cases[i].unit, T0),
+                        cases[i].ret);
         }
 
         /* a repeated dimension name */
@@ -242,27 +243,26 @@ static void test_encoded_body(void **state) {
 
         b = flush(m, T0 + 2 * MINUTE);
         assert_non_null(b);
-        assert_string_equal(
-                b->body,
-                "Action=PutMetricData&Version=2010-08-01&Namespace=Drover"
-                "&MetricData.member.1.MetricName=CheckStatus"
-                "&MetricData.member.1.Dimensions.member.1.Name=AutoScalingGroupName"
-                "&MetricData.member.1.Dimensions.member.1.Value=web%20asg"
-                "&MetricData.member.1.Dimensions.member.2.Name=Check"
-                "&MetricData.member.1.Dimensions.member.2.Value=a%2Fb"
-                "&MetricData.member.1.Timestamp=2026-11-23T10%3A00%3A00Z"
-                "&MetricData.member.1.Values.member.1=0"
-                "&MetricData.member.1.Values.member.2=2"
-                "&MetricData.member.1.Counts.member.1=2"
-                "&MetricData.member.1.Counts.member.2=1"
-                "&MetricData.member.1.Unit=None"
-                "&MetricData.member.1.StorageResolution=60"
-                "&MetricData.member.2.MetricName=Lat"
-                "&MetricData.member.2.Timestamp=2026-11-23T10%3A01%3A00Z"
-                "&MetricData.member.2.Values.member.1=0.1"
-                "&MetricData.member.2.Values.member.2=-2.5e-07"
-                "&MetricData.member.2.Unit=Milliseconds"
-                "&MetricData.member.2.StorageResolution=60");
+        assert_string_equal(b->body,
+                            "Action=PutMetricData&Version=2010-08-01&Namespace=Drover"
+                            "&MetricData.member.1.MetricName=CheckStatus"
+                            "&MetricData.member.1.Dimensions.member.1.Name=AutoScalingGroupName"
+                            "&MetricData.member.1.Dimensions.member.1.Value=web%20asg"
+                            "&MetricData.member.1.Dimensions.member.2.Name=Check"
+                            "&MetricData.member.1.Dimensions.member.2.Value=a%2Fb"
+                            "&MetricData.member.1.Timestamp=2026-11-23T10%3A00%3A00Z"
+                            "&MetricData.member.1.Values.member.1=0"
+                            "&MetricData.member.1.Values.member.2=2"
+                            "&MetricData.member.1.Counts.member.1=2"
+                            "&MetricData.member.1.Counts.member.2=1"
+                            "&MetricData.member.1.Unit=None"
+                            "&MetricData.member.1.StorageResolution=60"
+                            "&MetricData.member.2.MetricName=Lat"
+                            "&MetricData.member.2.Timestamp=2026-11-23T10%3A01%3A00Z"
+                            "&MetricData.member.2.Values.member.1=0.1"
+                            "&MetricData.member.2.Values.member.2=-2.5e-07"
+                            "&MetricData.member.2.Unit=Milliseconds"
+                            "&MetricData.member.2.StorageResolution=60");
         assert_int_equal(b->n_datums, 2);
         assert_int_equal(b->n_samples, 5);
         assert_int_equal(metrics_batch_done(m, b->id, METRICS_SENT), 0);
@@ -278,14 +278,14 @@ static void test_aggregation(void **state) {
                 size_t distinct; /* values cycle through this many */
                 size_t want_datums;
         } cases[] = {
-                { false, 10000, 6, 1, 1 },    /* six samples in a minute, one value */
-                { false, 10000, 6, 6, 1 },    /* six distinct values, one datum */
-                { false, 10000, 12, 1, 2 },   /* two minutes */
-                { true, 10000, 6, 1, 6 },     /* high resolution: one datum per second */
-                { true, 100, 10, 1, 1 },      /* ten samples in one second */
-                { false, 100, 151, 151, 2 },  /* 151 distinct values: 150 + 1 */
-                { false, 100, 300, 150, 1 },  /* 150 distinct values twice: fits */
-                { false, 10, 4500, 450, 3 },  /* 450 distinct: three full datums */
+                { false, 10000, 6, 1, 1 },   /* six samples in a minute, one value */
+                { false, 10000, 6, 6, 1 },   /* six distinct values, one datum */
+                { false, 10000, 12, 1, 2 },  /* two minutes */
+                { true, 10000, 6, 1, 6 },    /* high resolution: one datum per second */
+                { true, 100, 10, 1, 1 },     /* ten samples in one second */
+                { false, 100, 151, 151, 2 }, /* 151 distinct values: 150 + 1 */
+                { false, 100, 300, 150, 1 }, /* 150 distinct values twice: fits */
+                { false, 10, 4500, 450, 3 }, /* 450 distinct: three full datums */
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -303,8 +303,7 @@ static void test_aggregation(void **state) {
                 assert_non_null(b);
                 assert_int_equal(b->n_datums, cases[i].want_datums);
                 assert_int_equal(b->n_samples, cases[i].samples);
-                assert_int_equal(count_substr(b->body, "StorageResolution="),
-                                 cases[i].want_datums);
+                assert_int_equal(count_substr(b->body, "StorageResolution="), cases[i].want_datums);
                 assert_int_equal(count_substr(b->body, cases[i].high_res ? "StorageResolution=1&"
                                                                          : "StorageResolution=60"),
                                  cases[i].want_datums - (cases[i].high_res ? 1 : 0));
@@ -396,9 +395,9 @@ static void test_split_datums(void **state) {
                         MetricDimension d = { "Check", check };
 
                         snprintf(check, sizeof(check), "c%zu", j);
-                        assert_int_equal(metrics_record(m, "CheckStatus", &d, 1, 0,
-                                                        METRIC_UNIT_NONE, T0),
-                                         0);
+                        assert_int_equal(
+                                metrics_record(m, "CheckStatus", &d, 1, 0, METRIC_UNIT_NONE, T0),
+                                0);
                 }
                 for (;; k++) {
                         _cleanup_(metrics_batch_freep) MetricsBatch *b = flush(m, T0);
@@ -433,9 +432,8 @@ static void test_split_bytes(void **state) {
                 snprintf(names[i], sizeof(names[i]), "D%02zu", i);
                 dims[i] = (MetricDimension){ names[i], value };
         }
-        assert_int_equal(metrics_record(one, "Big", dims, ELEMENTSOF(dims), 0, METRIC_UNIT_NONE,
-                                        T0),
-                         0);
+        assert_int_equal(
+                metrics_record(one, "Big", dims, ELEMENTSOF(dims), 0, METRIC_UNIT_NONE, T0), 0);
         single = flush(one, T0);
         datum_size = single->body_len - head;
         assert_true(datum_size > 90000);
@@ -642,31 +640,34 @@ static void test_design_metric_set(void **state) {
                   "&MetricData.member.1.Dimensions.member.2.Name=Check"
                   "&MetricData.member.1.Dimensions.member.2.Value=web&"
                   "MetricData.member.1.Timestamp",
-                  2, "member.1.Dimensions.member.2.Name=InstanceId" },
+                  2,
+                  "member.1.Dimensions.member.2.Name=InstanceId" },
                 { { "web-asg", "i-0abc", true },
                   "Dimensions.member.2.Value=web"
                   "&MetricData.member.1.Dimensions.member.3.Name=InstanceId"
                   "&MetricData.member.1.Dimensions.member.3.Value=i-0abc&",
-                  2, "member.1.Dimensions.member.2.Value=i-0abc&" },
+                  2,
+                  "member.1.Dimensions.member.2.Value=i-0abc&" },
                 { { NULL, "i-0abc", true },
                   "member.1.Dimensions.member.1.Name=Check"
                   "&MetricData.member.1.Dimensions.member.1.Value=web"
                   "&MetricData.member.1.Dimensions.member.2.Name=InstanceId",
-                  1, "member.1.Dimensions.member.1.Name=InstanceId" },
+                  1,
+                  "member.1.Dimensions.member.1.Name=InstanceId" },
                 { { "", "i-0abc", false },
                   "member.1.Dimensions.member.1.Name=Check"
                   "&MetricData.member.1.Dimensions.member.1.Value=web"
                   "&MetricData.member.1.Timestamp",
-                  1, "member.1.Dimensions.member.1.Value=i-0abc&MetricData.member.1.Timestamp" },
+                  1,
+                  "member.1.Dimensions.member.1.Value=i-0abc&MetricData.member.1.Timestamp" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_(metrics_freep) Metrics *m = new_metrics(100);
                 _cleanup_(metrics_batch_freep) MetricsBatch *b = NULL, *bi = NULL;
 
-                assert_int_equal(metrics_record_check(m, &cases[i].id, "web", NAGIOS_CRITICAL,
-                                                      12.5, T0),
-                                 0);
+                assert_int_equal(
+                        metrics_record_check(m, &cases[i].id, "web", NAGIOS_CRITICAL, 12.5, T0), 0);
                 b = flush(m, T0);
                 assert_int_equal(b->n_datums, 2);
                 assert_non_null(strstr(b->body, "member.1.MetricName=CheckStatus&"));
@@ -719,7 +720,8 @@ static void test_design_metric_set(void **state) {
 
 static void test_gzip(void **state) {
         static const char *const inputs[] = {
-                "", "Action=PutMetricData&Version=2010-08-01",
+                "",
+                "Action=PutMetricData&Version=2010-08-01",
         };
         _cleanup_free_ char *big = malloc(200000);
 

@@ -32,35 +32,61 @@ static const struct {
         { "OK", "OK", "", 0, {} },
         { "  PING OK - Packet loss = 0%  \n", "PING OK - Packet loss = 0%", "", 0, {} },
         { "OK|a=1", "OK", "", 1, { { "a", 1, "", NULL, NULL, X, X } } },
-        { "DISK OK | /=2643MB;5948;5958;0;5968", "DISK OK", "", 1,
+        { "DISK OK | /=2643MB;5948;5958;0;5968",
+          "DISK OK",
+          "",
+          1,
           { { "/", 2643, "MB", "5948", "5958", 0, 5968 } } },
         /* The guidelines' multi-line example: perfdata after the first '|' in long output. */
         { "DISK OK - free space: / 3326 MB (56%); | /=2643MB;5948;5958;0;5968\n"
           "/ 15272 MB (77%);\n"
           "/boot 68 MB (69%); | /boot=68MB;88;93;0;98\n"
           "/home=69357MB;253404;253409;0;253414 \n",
-          "DISK OK - free space: / 3326 MB (56%);", "/ 15272 MB (77%);\n/boot 68 MB (69%);", 3,
+          "DISK OK - free space: / 3326 MB (56%);",
+          "/ 15272 MB (77%);\n/boot 68 MB (69%);",
+          3,
           { { "/", 2643, "MB", "5948", "5958", 0, 5968 },
             { "/boot", 68, "MB", "88", "93", 0, 98 },
             { "/home", 69357, "MB", "253404", "253409", 0, 253414 } } },
         /* Quoted labels with spaces and an escaped quote. */
         { "OK | 'in use'=5%;80;90 'it''s'=1.5s;@5:20;~:10;0;",
-          "OK", "", 2,
+          "OK",
+          "",
+          2,
           { { "in use", 5, "%", "80", "90", X, X }, { "it's", 1.5, "s", "@5:20", "~:10", 0, X } } },
         /* U = unknown value; unknown UOM kept; negative and exponent values. */
-        { "OK | a=U;;;; b=3widgets c=-2.5e3ms d=10c;;;0;100c", "OK", "", 4,
-          { { "a", X, "", NULL, NULL, X, X }, { "b", 3, "widgets", NULL, NULL, X, X },
-            { "c", -2500, "ms", NULL, NULL, X, X }, { "d", 10, "c", NULL, NULL, 0, 100 } } },
+        { "OK | a=U;;;; b=3widgets c=-2.5e3ms d=10c;;;0;100c",
+          "OK",
+          "",
+          4,
+          { { "a", X, "", NULL, NULL, X, X },
+            { "b", 3, "widgets", NULL, NULL, X, X },
+            { "c", -2500, "ms", NULL, NULL, X, X },
+            { "d", 10, "c", NULL, NULL, 0, 100 } } },
         /* Malformed items are skipped, the rest kept. */
-        { "OK | =1 a= b=abc c=1 'unterminated=2", "OK", "", 1,
+        { "OK | =1 a= b=abc c=1 'unterminated=2",
+          "OK",
+          "",
+          1,
           { { "c", 1, "", NULL, NULL, X, X } } },
-        { "OK | x=nan y=inf z=0x10 w=1e999 v=2", "OK", "", 1,
+        { "OK | x=nan y=inf z=0x10 w=1e999 v=2",
+          "OK",
+          "",
+          1,
           { { "v", 2, "", NULL, NULL, X, X } } },
         /* Windows line ends; long output without perfdata. */
-        { "WARNING - slow\r\nline one\r\nline two\r\n", "WARNING - slow", "line one\nline two", 0, {} },
+        { "WARNING - slow\r\nline one\r\nline two\r\n",
+          "WARNING - slow",
+          "line one\nline two",
+          0,
+          {} },
         /* Only perfdata in long output. */
-        { "OK\n| a=1 b=2\nc=3", "OK", "", 3,
-          { { "a", 1, "", NULL, NULL, X, X }, { "b", 2, "", NULL, NULL, X, X },
+        { "OK\n| a=1 b=2\nc=3",
+          "OK",
+          "",
+          3,
+          { { "a", 1, "", NULL, NULL, X, X },
+            { "b", 2, "", NULL, NULL, X, X },
             { "c", 3, "", NULL, NULL, X, X } } },
         /* Min/max garbage is absent, not fatal. */
         { "OK | a=1;2;3;foo;bar", "OK", "", 1, { { "a", 1, "", "2", "3", X, X } } },
@@ -113,8 +139,9 @@ static void test_hostile_bytes(void **state) {
         _cleanup_(nagios_output_freep) NagiosOutput *o = NULL;
 
         assert_int_equal(nagios_output_parse(in, sizeof(in) - 1, &o), 0);
-        assert_string_equal(o->message,
-                            "OK \xef\xbf\xbd\xef\xbf\xbd bad\xef\xbf\xbdnul \xef\xbf\xbd\xef\xbf\xbd");
+        assert_string_equal(
+                o->message,
+                "OK \xef\xbf\xbd\xef\xbf\xbd bad\xef\xbf\xbdnul \xef\xbf\xbd\xef\xbf\xbd");
         assert_int_equal(o->n_perfdata, 1);
         assert_string_equal(o->perfdata[0].label, "l\xef\xbf\xbd");
 }
@@ -163,16 +190,26 @@ static void test_exit_status(void **state) {
                 { { .exited = true, .code = 1 }, NAGIOS_CRITICAL, NAGIOS_WARNING, NULL },
                 { { .exited = true, .code = 2 }, NAGIOS_CRITICAL, NAGIOS_CRITICAL, NULL },
                 { { .exited = true, .code = 3 }, NAGIOS_CRITICAL, NAGIOS_UNKNOWN, NULL },
-                { { .exited = true, .code = 42 }, NAGIOS_CRITICAL, NAGIOS_UNKNOWN,
+                { { .exited = true, .code = 42 },
+                  NAGIOS_CRITICAL,
+                  NAGIOS_UNKNOWN,
                   "plugin exited with status 42" },
-                { { .exited = false, .code = SIGSEGV }, NAGIOS_CRITICAL, NAGIOS_UNKNOWN,
+                { { .exited = false, .code = SIGSEGV },
+                  NAGIOS_CRITICAL,
+                  NAGIOS_UNKNOWN,
                   "plugin killed by signal SIGSEGV" },
-                { { .timed_out = true, .exited = false, .code = SIGTERM }, NAGIOS_CRITICAL,
-                  NAGIOS_CRITICAL, "plugin timed out after 2.5 s" },
-                { { .timed_out = true, .exited = true, .code = 0 }, NAGIOS_WARNING,
-                  NAGIOS_WARNING, "plugin timed out after 2.5 s" },
-                { { .exited = true, .code = 127, .exec_errno = EACCES }, NAGIOS_CRITICAL,
-                  NAGIOS_UNKNOWN, "cannot exec /x: Permission denied" },
+                { { .timed_out = true, .exited = false, .code = SIGTERM },
+                  NAGIOS_CRITICAL,
+                  NAGIOS_CRITICAL,
+                  "plugin timed out after 2.5 s" },
+                { { .timed_out = true, .exited = true, .code = 0 },
+                  NAGIOS_WARNING,
+                  NAGIOS_WARNING,
+                  "plugin timed out after 2.5 s" },
+                { { .exited = true, .code = 127, .exec_errno = EACCES },
+                  NAGIOS_CRITICAL,
+                  NAGIOS_UNKNOWN,
+                  "cannot exec /x: Permission denied" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(t); i++) {
@@ -188,10 +225,8 @@ static void test_exit_status(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse_table),
-                cmocka_unit_test(test_hostile_bytes),
-                cmocka_unit_test(test_caps),
-                cmocka_unit_test(test_uom_known),
+                cmocka_unit_test(test_parse_table), cmocka_unit_test(test_hostile_bytes),
+                cmocka_unit_test(test_caps),        cmocka_unit_test(test_uom_known),
                 cmocka_unit_test(test_exit_status),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

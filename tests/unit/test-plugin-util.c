@@ -16,14 +16,14 @@ static void test_range_alert(void **state) {
                 double value;
                 bool alert;
         } cases[] = {
-                {"10", -1, true},      {"10", 0, false},      {"10", 10, false},
-                {"10", 10.01, true},   {"10:", 9.9, true},    {"10:", 10, false},
-                {"10:", 1e9, false},   {"~:10", -1e9, false}, {"~:10", 10.5, true},
-                {"10:20", 9, true},    {"10:20", 15, false},  {"10:20", 21, true},
-                {"@10:20", 10, true},  {"@10:20", 20, true},  {"@10:20", 9, false},
-                {"@10:20", 21, false}, {"0", 0, false},       {"0", 1, true},
-                {"-5:-1", -3, false},  {"-5:-1", 0, true},    {"0.5:1.5", 1.5, false},
-                {":5", 3, false},      {"@~:0", -1, true},    {"@~:0", 0.1, false},
+                { "10", -1, true },      { "10", 0, false },      { "10", 10, false },
+                { "10", 10.01, true },   { "10:", 9.9, true },    { "10:", 10, false },
+                { "10:", 1e9, false },   { "~:10", -1e9, false }, { "~:10", 10.5, true },
+                { "10:20", 9, true },    { "10:20", 15, false },  { "10:20", 21, true },
+                { "@10:20", 10, true },  { "@10:20", 20, true },  { "@10:20", 9, false },
+                { "@10:20", 21, false }, { "0", 0, false },       { "0", 1, true },
+                { "-5:-1", -3, false },  { "-5:-1", 0, true },    { "0.5:1.5", 1.5, false },
+                { ":5", 3, false },      { "@~:0", -1, true },    { "@~:0", 0.1, false },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -47,7 +47,7 @@ static void test_range_invalid(void **state) {
                 "@~",    "10:x",
                 "~:~",   "1234567890123456789012345678901234567890123456789012345678901234567890",
         };
-        PluginRange r = {.start = 42};
+        PluginRange r = { .start = 42 };
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 if (plugin_range_parse(bad[i], &r) != -EINVAL)
@@ -73,14 +73,14 @@ static void test_format(void **state) {
         static const struct {
                 double v;
                 const char *want;
-        } nums[] = {{0, "0"},
-                    {42, "42"},
-                    {-3, "-3"},
-                    {0.5, "0.5"},
-                    {0.000512, "0.000512"},
-                    {83.18, "83.18"},
-                    {1e-9, "0"},
-                    {85463789568.0, "85463789568"}};
+        } nums[] = { { 0, "0" },
+                     { 42, "42" },
+                     { -3, "-3" },
+                     { 0.5, "0.5" },
+                     { 0.000512, "0.000512" },
+                     { 83.18, "83.18" },
+                     { 1e-9, "0" },
+                     { 85463789568.0, "85463789568" } };
         PluginOutput o = {};
         PluginRange w;
         char buf[256];
@@ -126,15 +126,15 @@ static void test_parse_timeout(void **state) {
                 unsigned secs;
                 NagiosStatus st;
         } cases[] = {
-                {"10", 0, 10, NAGIOS_CRITICAL},
-                {"5:unknown", 0, 5, NAGIOS_UNKNOWN},
-                {"5:WARNING", 0, 5, NAGIOS_WARNING},
-                {"0", -EINVAL, 0, 0},
-                {"-1", -EINVAL, 0, 0},
-                {"5:bogus", -EINVAL, 0, 0},
-                {"86401", -EINVAL, 0, 0},
-                {"", -EINVAL, 0, 0},
-                {"5s", -EINVAL, 0, 0},
+                { "10", 0, 10, NAGIOS_CRITICAL },
+                { "5:unknown", 0, 5, NAGIOS_UNKNOWN },
+                { "5:WARNING", 0, 5, NAGIOS_WARNING },
+                { "0", -EINVAL, 0, 0 },
+                { "-1", -EINVAL, 0, 0 },
+                { "5:bogus", -EINVAL, 0, 0 },
+                { "86401", -EINVAL, 0, 0 },
+                { "", -EINVAL, 0, 0 },
+                { "5s", -EINVAL, 0, 0 },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -174,15 +174,15 @@ static void test_mountinfo(void **state) {
                 const char *path, *mountpoint, *fstype;
                 bool ro;
         } cases[] = {
-                {"/", "/", "ext4", false},
-                {"/etc/passwd", "/", "ext4", false},
-                {"/data", "/data", "xfs", true},
-                {"/data/x/y", "/data", "xfs", true},
-                {"/database", "/", "ext4", false}, /* a prefix is not a parent */
-                {"/srv/www", "/srv", "ext4", false},
-                {"/srvx", "/srvx", "ext4", false}, /* "rox" is not "ro" */
-                {"/mnt/with space/f", "/mnt/with space", "ext4", false},
-                {"/var/lib", "/var", "tmpfs", false}, /* the over-mount wins */
+                { "/", "/", "ext4", false },
+                { "/etc/passwd", "/", "ext4", false },
+                { "/data", "/data", "xfs", true },
+                { "/data/x/y", "/data", "xfs", true },
+                { "/database", "/", "ext4", false }, /* a prefix is not a parent */
+                { "/srv/www", "/srv", "ext4", false },
+                { "/srvx", "/srvx", "ext4", false }, /* "rox" is not "ro" */
+                { "/mnt/with space/f", "/mnt/with space", "ext4", false },
+                { "/var/lib", "/var", "tmpfs", false }, /* the over-mount wins */
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -203,12 +203,12 @@ static void test_mountinfo_hostile(void **state) {
                 const char *table;
                 int r;
         } cases[] = {
-                {"", -ENOENT},
-                {"22 1 259:1 / / rw\n", -EBADMSG},       /* no " - " */
-                {"22 1 / / rw - ext4 x rw\n", -EBADMSG}, /* too few fields */
-                {"22 1 259:1 / / rw - \n", -EBADMSG},    /* no fstype */
-                {"22 1 259:1 / relative rw - ext4 x rw\n", -ENOENT},
-                {"22 1 259:1 / /\\777 rw - ext4 x rw\n", -ENOENT}, /* no \777 byte */
+                { "", -ENOENT },
+                { "22 1 259:1 / / rw\n", -EBADMSG },       /* no " - " */
+                { "22 1 / / rw - ext4 x rw\n", -EBADMSG }, /* too few fields */
+                { "22 1 259:1 / / rw - \n", -EBADMSG },    /* no fstype */
+                { "22 1 259:1 / relative rw - ext4 x rw\n", -ENOENT },
+                { "22 1 259:1 / /\\777 rw - ext4 x rw\n", -ENOENT }, /* no \777 byte */
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {

@@ -22,21 +22,39 @@ static void test_budget_resolve(void **state) {
                 unsigned value, desired, want;
         } cases[] = {
                 /* counts stand as they are, whatever the desired capacity */
-                { false, 0, 20, 0 },     { false, 2, 20, 2 },      { false, 5, 0, 5 },
-                { false, 1, 1, 1 },      { false, 30, 3, 30 },
+                { false, 0, 20, 0 },
+                { false, 2, 20, 2 },
+                { false, 5, 0, 5 },
+                { false, 1, 1, 1 },
+                { false, 30, 3, 30 },
                 /* 10%: floor, never below 1 */
-                { true, 10, 0, 1 },      { true, 10, 1, 1 },       { true, 10, 3, 1 },
-                { true, 10, 10, 1 },     { true, 10, 19, 1 },      { true, 10, 20, 2 },
+                { true, 10, 0, 1 },
+                { true, 10, 1, 1 },
+                { true, 10, 3, 1 },
+                { true, 10, 10, 1 },
+                { true, 10, 19, 1 },
+                { true, 10, 20, 2 },
                 { true, 10, 100, 10 },
                 /* 0% means never, like a count of 0 */
-                { true, 0, 0, 0 },       { true, 0, 3, 0 },        { true, 0, 100, 0 },
+                { true, 0, 0, 0 },
+                { true, 0, 3, 0 },
+                { true, 0, 100, 0 },
                 /* 100% */
-                { true, 100, 0, 1 },     { true, 100, 1, 1 },      { true, 100, 3, 3 },
-                { true, 100, 10, 10 },   { true, 100, 20, 20 },    { true, 100, 100, 100 },
+                { true, 100, 0, 1 },
+                { true, 100, 1, 1 },
+                { true, 100, 3, 3 },
+                { true, 100, 10, 10 },
+                { true, 100, 20, 20 },
+                { true, 100, 100, 100 },
                 /* 25% (the storm brake's default) and other rounding */
-                { true, 25, 3, 1 },      { true, 25, 10, 2 },      { true, 25, 20, 5 },
-                { true, 25, 100, 25 },   { true, 34, 3, 1 },       { true, 67, 3, 2 },
-                { true, 50, 1, 1 },      { true, 200, 10, 20 },
+                { true, 25, 3, 1 },
+                { true, 25, 10, 2 },
+                { true, 25, 20, 5 },
+                { true, 25, 100, 25 },
+                { true, 34, 3, 1 },
+                { true, 67, 3, 2 },
+                { true, 50, 1, 1 },
+                { true, 200, 10, 20 },
                 /* no overflow */
                 { true, UINT_MAX, UINT_MAX, UINT_MAX },
         };
@@ -47,8 +65,7 @@ static void test_budget_resolve(void **state) {
 
                 if (got != cases[i].want)
                         fail_msg("case %zu: %u%s of %u: got %u, want %u", i, cases[i].value,
-                                 cases[i].percent ? "%" : "", cases[i].desired, got,
-                                 cases[i].want);
+                                 cases[i].percent ? "%" : "", cases[i].desired, got, cases[i].want);
         }
 }
 
@@ -109,9 +126,9 @@ static void test_jitter(void **state) {
                 double jitter, unit;
                 uint64_t want;
         } cases[] = {
-                { 5.0, 0.0, 0 },          { 5.0, 0.5, 2500000 },  { 5.0, 0.999, 4995000 },
-                { 5.0, 1.0, 0 },          { 5.0, -0.1, 0 },       { 0.0, 0.7, 0 },
-                { -3.0, 0.5, 0 },         { 0.2, 0.5, 100000 },
+                { 5.0, 0.0, 0 },  { 5.0, 0.5, 2500000 }, { 5.0, 0.999, 4995000 },
+                { 5.0, 1.0, 0 },  { 5.0, -0.1, 0 },      { 0.0, 0.7, 0 },
+                { -3.0, 0.5, 0 }, { 0.2, 0.5, 100000 },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
@@ -151,8 +168,7 @@ static void test_settle(void **state) {
 }
 
 /* a history in seconds and its length */
-#define H(...) \
-        ((const uint64_t[]) { __VA_ARGS__ }), ELEMENTSOF(((const uint64_t[]) { __VA_ARGS__ }))
+#define H(...) ((const uint64_t[]){ __VA_ARGS__ }), ELEMENTSOF(((const uint64_t[]){ __VA_ARGS__ }))
 #define NOH NULL, 0
 
 static void test_remedy_step(void **state) {
@@ -174,8 +190,8 @@ static void test_remedy_step(void **state) {
                   POLICY_REMEDY_DUE, 1000, 0, false },
                 { "first attempt after the random delay", 2, 3600, 30, 10, 60, NOH, 1000, 1000, 0.5,
                   POLICY_REMEDY_WAIT, 1005, 0, false },
-                { "random delay over", 2, 3600, 30, 10, 60, NOH, 1000, 1005, 0.5,
-                  POLICY_REMEDY_DUE, 1005, 0, false },
+                { "random delay over", 2, 3600, 30, 10, 60, NOH, 1000, 1005, 0.5, POLICY_REMEDY_DUE,
+                  1005, 0, false },
                 { "unit 1.0 is out of range: no delay", 2, 3600, 30, 10, 60, NOH, 1000, 1000, 1.0,
                   POLICY_REMEDY_DUE, 1000, 0, false },
                 { "negative unit: no delay", 2, 3600, 30, 10, 60, NOH, 1000, 1000, -0.1,
@@ -188,20 +204,20 @@ static void test_remedy_step(void **state) {
                   0.0, POLICY_REMEDY_WAIT, 1100, 1, false },
                 { "delay added after backoff", 2, 3600, 30, 10, 60, H(1000), 1000, 1060, 0.5,
                   POLICY_REMEDY_WAIT, 1065, 1, false },
-                { "settling after the last attempt", 2, 3600, 30, 10, 60, H(1000, 1100), 1000,
-                  1120, 0.0, POLICY_REMEDY_SETTLING, 1160, 2, true },
+                { "settling after the last attempt", 2, 3600, 30, 10, 60, H(1000, 1100), 1000, 1120,
+                  0.0, POLICY_REMEDY_SETTLING, 1160, 2, true },
                 { "exhausted until the oldest leaves", 2, 3600, 30, 10, 60, H(1000, 1100), 1000,
                   1200, 0.0, POLICY_REMEDY_EXHAUSTED, 4600, 2, true },
                 { "just before the oldest leaves", 2, 3600, 30, 10, 60, H(1000, 1100), 1000, 4599,
                   0.0, POLICY_REMEDY_EXHAUSTED, 4600, 2, true },
-                { "oldest left the window exactly", 2, 3600, 30, 10, 60, H(1000, 1100), 1000,
-                  4600, 0.0, POLICY_REMEDY_DUE, 1160, 1, false },
+                { "oldest left the window exactly", 2, 3600, 30, 10, 60, H(1000, 1100), 1000, 4600,
+                  0.0, POLICY_REMEDY_DUE, 1160, 1, false },
                 { "all left the window", 2, 3600, 30, 10, 60, H(1000, 1100), 1000, 9000, 0.0,
                   POLICY_REMEDY_DUE, 1160, 0, false },
                 { "new failure later than backoff", 2, 3600, 30, 10, 60, H(1000), 2000, 2000, 0.0,
                   POLICY_REMEDY_DUE, 2000, 1, false },
-                { "window 0: attempts count forever", 2, 0, 30, 10, 60, H(1000, 1100), 1000,
-                  900000, 0.0, POLICY_REMEDY_EXHAUSTED, 0, 2, true },
+                { "window 0: attempts count forever", 2, 0, 30, 10, 60, H(1000, 1100), 1000, 900000,
+                  0.0, POLICY_REMEDY_EXHAUSTED, 0, 2, true },
                 { "attempts 0: exhausted from the start", 0, 3600, 30, 10, 60, NOH, 1000, 1000, 0.0,
                   POLICY_REMEDY_EXHAUSTED, 0, 0, true },
                 { "fewer attempts after a reload", 1, 3600, 30, 10, 60, H(1000, 1100, 1200), 1000,
@@ -222,8 +238,10 @@ static void test_remedy_step(void **state) {
                         .attempts = cases[i].attempts,
                         .window = cases[i].window,
                         .backoff = cases[i].backoff,
-                        .delay = cases[i].delay, .settle_usec = (uint64_t) (cases[i].settle * S),
-                        .history = hist, .n_history = cases[i].n_history,
+                        .delay = cases[i].delay,
+                        .settle_usec = (uint64_t) (cases[i].settle * S),
+                        .history = hist,
+                        .n_history = cases[i].n_history,
                         .failed_usec = cases[i].failed * S,
                         .unit = cases[i].unit,
                 };
@@ -244,8 +262,9 @@ static void test_remedy_invalid(void **state) {
         static const uint64_t unsorted[] = { 2000 * S, 1000 * S };
         static const uint64_t future[] = { 5000 * S };
         static const uint64_t one[] = { 1000 * S };
-        PolicyRemedyInput in = { .attempts = 2, .window = 3600, .history = unsorted,
-          .n_history = 2 };
+        PolicyRemedyInput in = {
+                .attempts = 2, .window = 3600, .history = unsorted, .n_history = 2
+        };
         PolicyRemedyStep st = { .remedy = POLICY_REMEDY_NONE, .at_usec = 42 };
 
         assert_int_equal(policy_remedy_step(&in, 3000 * S, &st), -EINVAL);
@@ -259,8 +278,13 @@ static void test_remedy_invalid(void **state) {
         assert_int_equal(st.at_usec, 42);
 
         /* huge durations saturate instead of wrapping */
-        in = (PolicyRemedyInput) { .attempts = 1, .window = 1e30, .backoff = 1e30, .delay = 1e30,
-                                   .settle_usec = 0, .history = one, .n_history = 1 };
+        in = (PolicyRemedyInput){ .attempts = 1,
+                                  .window = 1e30,
+                                  .backoff = 1e30,
+                                  .delay = 1e30,
+                                  .settle_usec = 0,
+                                  .history = one,
+                                  .n_history = 1 };
         assert_int_equal(policy_remedy_step(&in, 2000 * S, &st), 0);
         assert_int_equal(st.remedy, POLICY_REMEDY_EXHAUSTED);
         assert_true(st.at_usec > 1000000 * S);
@@ -296,46 +320,152 @@ static void test_verdict(void **state) {
                 size_t n_failing, n_remediating, n_deps;
         } cases[] = {
                 { "no checks", {}, 0, POLICY_VERDICT_HEALTHY, true, 0, 0, 0 },
-                { "liveness passing", { { L, PASS, POLICY_REMEDY_NONE } }, 1,
-                  POLICY_VERDICT_HEALTHY, true, 0, 0, 0 },
-                { "liveness pending never counts", { { L, PEND, POLICY_REMEDY_NONE } }, 1,
-                  POLICY_VERDICT_HEALTHY, true, 0, 0, 0 },
-                { "liveness failed, no remediation", { { L, FAIL, POLICY_REMEDY_NONE } }, 1,
-                  POLICY_VERDICT_UNHEALTHY, true, 1, 0, 0 },
-                { "liveness failed, exhausted", { { L, FAIL, POLICY_REMEDY_EXHAUSTED } }, 1,
-                  POLICY_VERDICT_UNHEALTHY, true, 1, 0, 0 },
-                { "liveness failed, remediation due", { { L, FAIL, POLICY_REMEDY_DUE } }, 1,
-                  POLICY_VERDICT_REMEDIATING, true, 0, 1, 0 },
-                { "liveness failed, waiting", { { L, FAIL, POLICY_REMEDY_WAIT } }, 1,
-                  POLICY_VERDICT_REMEDIATING, true, 0, 1, 0 },
-                { "liveness failed, settling", { { L, FAIL, POLICY_REMEDY_SETTLING } }, 1,
-                  POLICY_VERDICT_REMEDIATING, true, 0, 1, 0 },
-                { "liveness recovered after exhausting", { { L, PASS, POLICY_REMEDY_EXHAUSTED } },
-                  1, POLICY_VERDICT_HEALTHY, true, 0, 0, 0 },
-                { "dependency failed only", { { L, PASS, 0 }, { D, FAIL, POLICY_REMEDY_NONE } }, 2,
-                  POLICY_VERDICT_DEGRADED, true, 0, 0, 1 },
-                { "dependency pending", { { D, PEND, POLICY_REMEDY_NONE } }, 1,
-                  POLICY_VERDICT_HEALTHY, true, 0, 0, 0 },
-                { "dependency and liveness failed", { { D, FAIL, 0 }, { L, FAIL,
-                  POLICY_REMEDY_NONE } }, 2,
-                  POLICY_VERDICT_UNHEALTHY, true, 1, 0, 1 },
+                { "liveness passing",
+                  { { L, PASS, POLICY_REMEDY_NONE } },
+                  1,
+                  POLICY_VERDICT_HEALTHY,
+                  true,
+                  0,
+                  0,
+                  0 },
+                { "liveness pending never counts",
+                  { { L, PEND, POLICY_REMEDY_NONE } },
+                  1,
+                  POLICY_VERDICT_HEALTHY,
+                  true,
+                  0,
+                  0,
+                  0 },
+                { "liveness failed, no remediation",
+                  { { L, FAIL, POLICY_REMEDY_NONE } },
+                  1,
+                  POLICY_VERDICT_UNHEALTHY,
+                  true,
+                  1,
+                  0,
+                  0 },
+                { "liveness failed, exhausted",
+                  { { L, FAIL, POLICY_REMEDY_EXHAUSTED } },
+                  1,
+                  POLICY_VERDICT_UNHEALTHY,
+                  true,
+                  1,
+                  0,
+                  0 },
+                { "liveness failed, remediation due",
+                  { { L, FAIL, POLICY_REMEDY_DUE } },
+                  1,
+                  POLICY_VERDICT_REMEDIATING,
+                  true,
+                  0,
+                  1,
+                  0 },
+                { "liveness failed, waiting",
+                  { { L, FAIL, POLICY_REMEDY_WAIT } },
+                  1,
+                  POLICY_VERDICT_REMEDIATING,
+                  true,
+                  0,
+                  1,
+                  0 },
+                { "liveness failed, settling",
+                  { { L, FAIL, POLICY_REMEDY_SETTLING } },
+                  1,
+                  POLICY_VERDICT_REMEDIATING,
+                  true,
+                  0,
+                  1,
+                  0 },
+                { "liveness recovered after exhausting",
+                  { { L, PASS, POLICY_REMEDY_EXHAUSTED } },
+                  1,
+                  POLICY_VERDICT_HEALTHY,
+                  true,
+                  0,
+                  0,
+                  0 },
+                { "dependency failed only",
+                  { { L, PASS, 0 }, { D, FAIL, POLICY_REMEDY_NONE } },
+                  2,
+                  POLICY_VERDICT_DEGRADED,
+                  true,
+                  0,
+                  0,
+                  1 },
+                { "dependency pending",
+                  { { D, PEND, POLICY_REMEDY_NONE } },
+                  1,
+                  POLICY_VERDICT_HEALTHY,
+                  true,
+                  0,
+                  0,
+                  0 },
+                { "dependency and liveness failed",
+                  { { D, FAIL, 0 }, { L, FAIL, POLICY_REMEDY_NONE } },
+                  2,
+                  POLICY_VERDICT_UNHEALTHY,
+                  true,
+                  1,
+                  0,
+                  1 },
                 { "dependency failed, liveness remediating",
-                  { { D, FAIL, 0 }, { L, FAIL, POLICY_REMEDY_WAIT } }, 2,
-                  POLICY_VERDICT_REMEDIATING, true, 0, 1, 1 },
-                { "readiness failed", { { R, FAIL, 0 } }, 1, POLICY_VERDICT_HEALTHY, false, 0, 0,
+                  { { D, FAIL, 0 }, { L, FAIL, POLICY_REMEDY_WAIT } },
+                  2,
+                  POLICY_VERDICT_REMEDIATING,
+                  true,
+                  0,
+                  1,
+                  1 },
+                { "readiness failed",
+                  { { R, FAIL, 0 } },
+                  1,
+                  POLICY_VERDICT_HEALTHY,
+                  false,
+                  0,
+                  0,
                   0 },
-                { "readiness pending", { { R, PEND, 0 } }, 1, POLICY_VERDICT_HEALTHY, false, 0, 0,
+                { "readiness pending",
+                  { { R, PEND, 0 } },
+                  1,
+                  POLICY_VERDICT_HEALTHY,
+                  false,
+                  0,
+                  0,
                   0 },
-                { "readiness passing", { { R, PASS, 0 }, { L, PASS, 0 } }, 2,
-                  POLICY_VERDICT_HEALTHY, true, 0, 0, 0 },
+                { "readiness passing",
+                  { { R, PASS, 0 }, { L, PASS, 0 } },
+                  2,
+                  POLICY_VERDICT_HEALTHY,
+                  true,
+                  0,
+                  0,
+                  0 },
                 { "one counts, one settles",
-                  { { L, FAIL, POLICY_REMEDY_EXHAUSTED }, { L, FAIL, POLICY_REMEDY_SETTLING },
-                    { R, PASS, 0 } }, 3,
-                  POLICY_VERDICT_UNHEALTHY, true, 1, 1, 0 },
-                { "unknown role treated as liveness", { { (CheckRole) 99, FAIL, 0 } }, 1,
-                  POLICY_VERDICT_UNHEALTHY, true, 1, 0, 0 },
-                { "unknown remedy counts", { { L, FAIL, (PolicyRemedy) 99 } }, 1,
-                  POLICY_VERDICT_UNHEALTHY, true, 1, 0, 0 },
+                  { { L, FAIL, POLICY_REMEDY_EXHAUSTED },
+                    { L, FAIL, POLICY_REMEDY_SETTLING },
+                    { R, PASS, 0 } },
+                  3,
+                  POLICY_VERDICT_UNHEALTHY,
+                  true,
+                  1,
+                  1,
+                  0 },
+                { "unknown role treated as liveness",
+                  { { (CheckRole) 99, FAIL, 0 } },
+                  1,
+                  POLICY_VERDICT_UNHEALTHY,
+                  true,
+                  1,
+                  0,
+                  0 },
+                { "unknown remedy counts",
+                  { { L, FAIL, (PolicyRemedy) 99 } },
+                  1,
+                  POLICY_VERDICT_UNHEALTHY,
+                  true,
+                  1,
+                  0,
+                  0 },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -343,9 +473,10 @@ static void test_verdict(void **state) {
                 _cleanup_(policy_verdict_done) PolicyVerdict v = {};
 
                 for (size_t j = 0; j < cases[i].n; j++)
-                        in[j] = (PolicyCheckInput) { .name = "c", .role = cases[i].checks[j].role,
-                                                     .state = cases[i].checks[j].state,
-                                                     .remedy = cases[i].checks[j].remedy };
+                        in[j] = (PolicyCheckInput){ .name = "c",
+                                                    .role = cases[i].checks[j].role,
+                                                    .state = cases[i].checks[j].state,
+                                                    .remedy = cases[i].checks[j].remedy };
                 assert_int_equal(policy_verdict(cases[i].n ? in : NULL, cases[i].n, &v), 0);
                 if (v.verdict != cases[i].want || v.ready != cases[i].ready ||
                     v.n_failing != cases[i].n_failing ||
@@ -397,10 +528,10 @@ typedef struct DecideCase {
         PolicyVerdictKind verdict;
         PolicyRequest request;
         ReplaceAction requested;
-        uint64_t now, age;          /* seconds since boot; age of the group's answer */
+        uint64_t now, age; /* seconds since boot; age of the group's answer */
         bool answered, future;
         PolicyMembership membership;
-        const char *lifecycle;      /* this instance */
+        const char *lifecycle; /* this instance */
         bool self_unhealthy, self_unlisted;
         unsigned desired, n_instances, n_bad; /* n_instances includes this one when listed */
         const char *suspended, *tag_key, *tag_value;
@@ -415,23 +546,25 @@ typedef struct DecideCase {
         PolicyReason reason;
         ReplaceAction replace;
         bool confirmed;
-        const char *message;        /* exact, when set */
+        const char *message; /* exact, when set */
 } DecideCase;
 
-#define BASE                                                                                   \
-        .verdict = POLICY_VERDICT_UNHEALTHY, .request = POLICY_REQUEST_NONE, .now = 1000,       \
-        .age = 1, .answered = true, .membership = POLICY_MEMBERSHIP_IN_GROUP,                   \
-        .lifecycle = "InService", .desired = 20, .n_instances = 20, .tag_key = "team",         \
-        .tag_value = "web", .action = REPLACE_SET_UNHEALTHY, .standalone = REPLACE_NONE,       \
-        .max_unhealthy = { true, 10 }, .max_rph = { true, 25 }, .grace = 300,                   \
-        .want = POLICY_ACTION_REPLACE, .reason = POLICY_REASON_REPLACE,                         \
+#define BASE                                                                                       \
+        .verdict = POLICY_VERDICT_UNHEALTHY, .request = POLICY_REQUEST_NONE, .now = 1000,          \
+        .age = 1, .answered = true, .membership = POLICY_MEMBERSHIP_IN_GROUP,                      \
+        .lifecycle = "InService", .desired = 20, .n_instances = 20, .tag_key = "team",             \
+        .tag_value = "web", .action = REPLACE_SET_UNHEALTHY, .standalone = REPLACE_NONE,           \
+        .max_unhealthy = { true, 10 }, .max_rph = { true, 25 }, .grace = 300,                      \
+        .want = POLICY_ACTION_REPLACE, .reason = POLICY_REASON_REPLACE,                            \
         .replace = REPLACE_SET_UNHEALTHY
 
 #define NONE_(r) .want = POLICY_ACTION_NONE, .reason = (r), .replace = REPLACE_NONE
 #define WAIT_(r) .want = POLICY_ACTION_WAIT, .reason = (r), .replace = REPLACE_NONE
 #define REPORT_(r) .want = POLICY_ACTION_REPORT_ONLY, .reason = (r), .replace = REPLACE_NONE
-#define COUNT(n) { false, (n) }
-#define PCT(n) { true, (n) }
+#define COUNT(n)                                                                                   \
+        { false, (n) }
+#define PCT(n)                                                                                     \
+        { true, (n) }
 
 static const DecideCase decide_cases[] = {
         { BASE, .name = "sick, fresh, in budget: replace", .message = "replacing: set-unhealthy" },
@@ -497,7 +630,7 @@ static const DecideCase decide_cases[] = {
           REPORT_(POLICY_REASON_PROCESS_SUSPENDED) },
         { BASE, .name = "paused", .tag_key = "drover:paused", .tag_value = "true",
           REPORT_(POLICY_REASON_PAUSED_TAG),
-            .message = "group web-asg is tagged drover:paused=true" },
+          .message = "group web-asg is tagged drover:paused=true" },
         { BASE, .name = "paused TRUE", .tag_key = "drover:paused", .tag_value = " TRUE\n",
           REPORT_(POLICY_REASON_PAUSED_TAG) },
         { BASE, .name = "paused, key case", .tag_key = "Drover:Paused", .tag_value = "True",
@@ -508,7 +641,7 @@ static const DecideCase decide_cases[] = {
         { BASE, .name = "paused empty", .tag_key = "drover:paused", .tag_value = "" },
         { BASE, .name = "suspended before paused", .suspended = "Terminate",
           .tag_key = "drover:paused", .tag_value = "true",
-            REPORT_(POLICY_REASON_PROCESS_SUSPENDED) },
+          REPORT_(POLICY_REASON_PROCESS_SUSPENDED) },
         { BASE, .name = "paused beats standby", .lifecycle = "Standby", .tag_key = "drover:paused",
           .tag_value = "true", REPORT_(POLICY_REASON_PAUSED_TAG) },
         /* 9-10. lifecycle */
@@ -601,9 +734,8 @@ static const DecideCase decide_cases[] = {
           .standalone = REPLACE_TERMINATE, .replace = REPLACE_TERMINATE,
           .message = "replacing: terminate" },
         { BASE, .name = "standalone ignores group fields",
-          .membership = POLICY_MEMBERSHIP_STANDALONE,
-          .standalone = REPLACE_TERMINATE, .lifecycle = NULL, .self_unhealthy = true, .n_bad = 19,
-          .replace = REPLACE_TERMINATE },
+          .membership = POLICY_MEMBERSHIP_STANDALONE, .standalone = REPLACE_TERMINATE,
+          .lifecycle = NULL, .self_unhealthy = true, .n_bad = 19, .replace = REPLACE_TERMINATE },
         { BASE, .name = "standalone, dry_run", .membership = POLICY_MEMBERSHIP_STANDALONE,
           .standalone = REPLACE_TERMINATE, .dry_run = true, .want = POLICY_ACTION_REPORT_ONLY,
           .reason = POLICY_REASON_DRY_RUN, .replace = REPLACE_TERMINATE,
@@ -627,7 +759,7 @@ static const DecideCase decide_cases[] = {
           .standalone = REPLACE_TERMINATE, .now = 10, WAIT_(POLICY_REASON_GRACE_PERIOD) },
         { BASE, .name = "standalone unanswered", .membership = POLICY_MEMBERSHIP_STANDALONE,
           .standalone = REPLACE_TERMINATE, .answered = false,
-            WAIT_(POLICY_REASON_NO_FRESH_ANSWER) },
+          WAIT_(POLICY_REASON_NO_FRESH_ANSWER) },
 };
 
 /* Builds the view for a case; ids and storage live in the caller's arrays. */
@@ -637,26 +769,30 @@ static void build_input(const DecideCase *c, PolicyGroupInstance *inst, char (*i
         size_t n = 0;
 
         if (!c->self_unlisted)
-                inst[n++] = (PolicyGroupInstance) { "i-self",
-                  policy_lifecycle_from_string(c->lifecycle),
-                                                    !c->self_unhealthy };
+                inst[n++] =
+                        (PolicyGroupInstance){ "i-self", policy_lifecycle_from_string(c->lifecycle),
+                                               !c->self_unhealthy };
         /* the others: n_bad of them not InService+Healthy, in both ways that can happen */
         for (unsigned k = 0; n < c->n_instances; k++, n++) {
                 bool bad = k < c->n_bad;
 
                 snprintf(ids[n], sizeof(ids[n]), "i-%u", k);
-                inst[n] = (PolicyGroupInstance) {
-                        ids[n],
-                        bad && k % 2 ? POLICY_LIFECYCLE_PENDING : POLICY_LIFECYCLE_IN_SERVICE,
-                        !(bad && k % 2 == 0)
-                };
+                inst[n] = (PolicyGroupInstance){ ids[n],
+                                                 bad && k % 2 ? POLICY_LIFECYCLE_PENDING
+                                                              : POLICY_LIFECYCLE_IN_SERVICE,
+                                                 !(bad && k % 2 == 0) };
         }
         *susp = c->suspended;
-        *tag = (PolicyTag) { c->tag_key, c->tag_value };
-        *cfg = (PolicyConfig) {
-                .grace_period = c->grace, .action = c->action, .dry_run = c->dry_run,
-                .max_unhealthy = c->max_unhealthy, .max_replacements_per_hour = c->max_rph,
-                .jitter = 5, .standalone_action = c->standalone, .confirm_interval = 60,
+        *tag = (PolicyTag){ c->tag_key, c->tag_value };
+        *cfg = (PolicyConfig){
+                .grace_period = c->grace,
+                .action = c->action,
+                .dry_run = c->dry_run,
+                .max_unhealthy = c->max_unhealthy,
+                .max_replacements_per_hour = c->max_rph,
+                .jitter = 5,
+                .standalone_action = c->standalone,
+                .confirm_interval = 60,
         };
         *in = (PolicyReplaceInput) {
                 .verdict = c->verdict,
@@ -761,7 +897,7 @@ static void test_decide_retry_and_numbers(void **state) {
                 memset(big, 'x', sizeof(big) - 1);
                 big[sizeof(big) - 1] = 0;
                 in.group.group_name = big;
-                in.group.suspended = (const char *const[]) { "Terminate" };
+                in.group.suspended = (const char *const[]){ "Terminate" };
                 in.group.n_suspended = 1;
                 policy_decide(&cfg, &in, c.now * S, &d);
                 assert_int_equal(d.reason, POLICY_REASON_PROCESS_SUSPENDED);
@@ -781,8 +917,9 @@ static uint64_t xorshift(uint64_t *x) {
 #define PICK(x, n) ((unsigned) (xorshift(x) % (n)))
 
 static void test_decide_invariants(void **state) {
-        static const char *const lifecycles[] = { "InService", "Pending", "Standby", "Detached",
-                                                  "Terminating", "Warmed:Running", NULL };
+        static const char *const lifecycles[] = { "InService", "Pending",     "Standby",
+                                                  "Detached",  "Terminating", "Warmed:Running",
+                                                  NULL };
         static const char *const suspended[] = { NULL, "AZRebalance", "ReplaceUnhealthy",
                                                  "Terminate" };
         static const char *const tags[] = { "false", "true", "TRUE", "yes" };

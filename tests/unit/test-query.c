@@ -20,7 +20,8 @@ static void test_encode(void **state) {
                 { "Plain", "abcXYZ019-_.~", "Plain=abcXYZ019-_.~" },
                 { "Space", "a b", "Space=a%20b" },
                 { "Plus", "a+b", "Plus=a%2Bb" },
-                { "Reserved", "!*'();:@&=+$,/?#[]", "Reserved=%21%2A%27%28%29%3B%3A%40%26%3D%2B%24%2C%2F%3F%23%5B%5D" },
+                { "Reserved", "!*'();:@&=+$,/?#[]",
+                  "Reserved=%21%2A%27%28%29%3B%3A%40%26%3D%2B%24%2C%2F%3F%23%5B%5D" },
                 { "Unicode", "caf\xc3\xa9 \xe6\x97\xa5", "Unicode=caf%C3%A9%20%E6%97%A5" },
                 { "Empty", "", "Empty=" },
                 { "Tags.member.1.Key", "drover:paused", "Tags.member.1.Key=drover%3Apaused" },
@@ -44,7 +45,8 @@ static void test_encode(void **state) {
 }
 
 static void test_params_limits(void **state) {
-        _cleanup_(query_params_freep) QueryParams *p = query_params_new("PutMetricData", "2010-08-01");
+        _cleanup_(query_params_freep) QueryParams *p =
+                query_params_new("PutMetricData", "2010-08-01");
         _cleanup_free_ char *big = malloc(QUERY_MAX_VALUE + 2);
 
         assert_non_null(p);
@@ -87,8 +89,8 @@ static char *gunzip(const void *in, size_t len) {
 
 static void test_build(void **state) {
         for (int gzip = 0; gzip <= 1; gzip++) {
-                _cleanup_(query_params_freep) QueryParams *p = query_params_new(
-                        "DescribeAutoScalingGroups", "2011-01-01");
+                _cleanup_(query_params_freep) QueryParams *p =
+                        query_params_new("DescribeAutoScalingGroups", "2011-01-01");
                 _cleanup_(query_signed_freep) QuerySigned *q = NULL;
                 _cleanup_(sigv4_signed_freep) SigV4Signed *s = NULL;
                 _cleanup_free_ char *form = NULL, *plain = NULL;
@@ -123,11 +125,12 @@ static void test_build(void **state) {
                         assert_memory_equal(q->body, form, q->body_len);
                 }
                 /* The signature covers exactly the bytes sent (compressed when gzip). */
-                assert_int_equal(sigv4_sign(&(SigV4Request) { .method = "POST", .path = "/base",
-                                                              .headers = h,
-                                                              .n_headers = 2 + gzip,
-                                                              .body = q->body,
-                                                              .body_len = q->body_len },
+                assert_int_equal(sigv4_sign(&(SigV4Request){ .method = "POST",
+                                                             .path = "/base",
+                                                             .headers = h,
+                                                             .n_headers = 2 + gzip,
+                                                             .body = q->body,
+                                                             .body_len = q->body_len },
                                             &creds, "us-east-1", "autoscaling", T0, 0, &s),
                                  0);
                 assert_string_equal(sigv4_signed_authorization(s), q->authorization);
@@ -136,8 +139,16 @@ static void test_build(void **state) {
 
 static void test_build_bad_endpoints(void **state) {
         static const char *const bad[] = {
-                NULL, "", "ftp://x", "https://", "https:///path", "https://user@host",
-                "https://host?x=1", "https://host#f", "https://ho st", "autoscaling.amazonaws.com",
+                NULL,
+                "",
+                "ftp://x",
+                "https://",
+                "https:///path",
+                "https://user@host",
+                "https://host?x=1",
+                "https://host#f",
+                "https://ho st",
+                "autoscaling.amazonaws.com",
         };
         _cleanup_(query_params_freep) QueryParams *p = query_params_new("A", "1");
 
@@ -218,7 +229,7 @@ static void test_parse_response(void **state) {
         assert_int_equal(query_parse_response(ec2, strlen(ec2), "TerminateInstances", &root), 0);
         assert_string_equal(query_response_request_id(root), "e2");
         XML_FOREACH(item, xml_child(root, "instancesSet"), "item")
-                assert_string_equal(xml_find_text(item, "instanceId"), "i-1");
+        assert_string_equal(xml_find_text(item, "instanceId"), "i-1");
         root = xml_free(root);
         assert_int_equal(query_parse_response(q, strlen(q), "SetInstance", &root), -EBADMSG);
         assert_int_equal(query_parse_response(q, strlen(q), "SetInstanceHealthX", &root), -EBADMSG);

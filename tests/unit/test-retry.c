@@ -29,8 +29,7 @@ static void test_classify(void **state) {
                 { 0, 400, "ThrottlingException", NULL, -1, AWS_RETRY_THROTTLE },
                 { 0, 503, "RequestLimitExceeded", NULL, -1, AWS_RETRY_THROTTLE },
                 { 0, 400, "TooManyRequestsException", NULL, -1, AWS_RETRY_THROTTLE },
-                { 0, 400, "ProvisionedThroughputExceededException", NULL, -1,
-                  AWS_RETRY_THROTTLE },
+                { 0, 400, "ProvisionedThroughputExceededException", NULL, -1, AWS_RETRY_THROTTLE },
                 { 0, 400, "RequestThrottled", NULL, -1, AWS_RETRY_THROTTLE },
                 { 0, 503, "SlowDown", NULL, -1, AWS_RETRY_THROTTLE },
                 { 0, 400, "PriorRequestNotComplete", NULL, -1, AWS_RETRY_THROTTLE },
@@ -52,14 +51,15 @@ static void test_classify(void **state) {
                   AWS_RETRY_CLOCK_SKEW },
                 { 0, 400, "InvalidSignatureException", "Signature not yet current: ...", -1,
                   AWS_RETRY_CLOCK_SKEW },
-                { 0, 403, "SignatureDoesNotMatch", "The request signature we calculated does not "
-                  "match", -1, AWS_RETRY_NONE },
+                { 0, 403, "SignatureDoesNotMatch",
+                  "The request signature we calculated does not "
+                  "match",
+                  -1, AWS_RETRY_NONE },
                 { 0, 403, "SignatureDoesNotMatch", "does not match", NOW + 600,
                   AWS_RETRY_CLOCK_SKEW },
                 { 0, 401, "AuthFailure", "AWS was not able to validate", NOW - 3600,
                   AWS_RETRY_CLOCK_SKEW },
-                { 0, 401, "AuthFailure", "AWS was not able to validate", NOW + 10,
-                  AWS_RETRY_NONE },
+                { 0, 401, "AuthFailure", "AWS was not able to validate", NOW + 10, AWS_RETRY_NONE },
                 { 0, 401, "AuthFailure", "AWS was not able to validate", -1, AWS_RETRY_NONE },
                 /* transport */
                 { -ETIMEDOUT, 0, NULL, NULL, -1, AWS_RETRY_TRANSIENT },
@@ -72,8 +72,8 @@ static void test_classify(void **state) {
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                AwsOutcome o = { cases[i].error, cases[i].status, cases[i].code,
-                                 cases[i].message, cases[i].date, NOW };
+                AwsOutcome o = { cases[i].error,   cases[i].status, cases[i].code,
+                                 cases[i].message, cases[i].date,   NOW };
                 AwsRetryKind k = aws_retry_classify(&o);
                 if (k != cases[i].want)
                         fail_msg("case %zu (%s): got %s, want %s", i, strempty(cases[i].code),
@@ -133,7 +133,7 @@ static void test_http_date(void **state) {
                         assert_int_equal(t, cases[i].want);
                 }
         }
-        assert_int_equal(aws_parse_http_date(NULL, &(time_t) { 0 }), -EINVAL);
+        assert_int_equal(aws_parse_http_date(NULL, &(time_t){ 0 }), -EINVAL);
 }
 
 static void test_clock_offset(void **state) {

@@ -138,7 +138,7 @@ typedef struct Req {
 static int parse_req(char *buf, Req *r) {
         char *p = buf, *sp1, *sp2;
 
-        *r = (Req) {};
+        *r = (Req){};
         for (;;) {
                 char *nl = strchr(p, '\n');
                 if (nl)
@@ -251,13 +251,13 @@ static void run_case(const Case *c) {
                         flags = token_cases[i].flags;
                         unsigned_sig_in_sreq = token_cases[i].sreq_has_unsigned_signature;
                 }
-        k = sigv4_sign(&(SigV4Request) { .method = r.method,
-                                         .path = r.path,
-                                         .raw_query = r.query,
-                                         .headers = r.headers,
-                                         .n_headers = r.n_headers,
-                                         .body = r.body,
-                                         .body_len = r.body ? strlen(r.body) : 0 },
+        k = sigv4_sign(&(SigV4Request){ .method = r.method,
+                                        .path = r.path,
+                                        .raw_query = r.query,
+                                        .headers = r.headers,
+                                        .n_headers = r.n_headers,
+                                        .body = r.body,
+                                        .body_len = r.body ? strlen(r.body) : 0 },
                        &creds, "us-east-1", "service", SUITE_TIME, flags, &s);
         check(k >= 0, c->name, "sign");
         if (k < 0) {
@@ -271,11 +271,14 @@ static void run_case(const Case *c) {
         if (unsigned_sig_in_sreq && got_sreq && sreq) {
                 /* Known defect in the published .sreq: see token_cases. */
                 _cleanup_(sigv4_signed_freep) SigV4Signed *u = NULL;
-                char *want_sig = strstr(sreq, "Signature="), *got_sig = strstr(got_sreq, "Signature=");
+                char *want_sig = strstr(sreq, "Signature="),
+                     *got_sig = strstr(got_sreq, "Signature=");
                 creds.session_token = NULL;
-                k = sigv4_sign(&(SigV4Request) { .method = r.method, .path = r.path,
-                                                 .raw_query = r.query, .headers = r.headers,
-                                                 .n_headers = r.n_headers },
+                k = sigv4_sign(&(SigV4Request){ .method = r.method,
+                                                .path = r.path,
+                                                .raw_query = r.query,
+                                                .headers = r.headers,
+                                                .n_headers = r.n_headers },
                                &creds, "us-east-1", "service", SUITE_TIME, 0, &u);
                 check(k >= 0 && want_sig && got_sig &&
                               strneq(want_sig + 10, sigv4_signed_signature(u), 64),

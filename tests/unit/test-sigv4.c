@@ -65,9 +65,11 @@ static void test_derive_key(void **state) {
                          0);
         for (size_t i = 0; i < 32; i++)
                 snprintf(hex + 2 * i, 3, "%02x", key[i]);
-        assert_string_equal(hex, "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
+        assert_string_equal(hex,
+                            "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
         assert_int_equal(sigv4_sha256_hex("", 0, hex), 0);
-        assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_string_equal(hex,
+                            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 static void test_amz_date(void **state) {
@@ -103,10 +105,10 @@ static void test_paths(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_(sigv4_signed_freep) SigV4Signed *s = NULL;
                 _cleanup_free_ char *line = NULL;
-                assert_int_equal(sigv4_sign(&(SigV4Request) { .method = "GET",
-                                                              .path = cases[i].path,
-                                                              .headers = host_only,
-                                                              .n_headers = 1 },
+                assert_int_equal(sigv4_sign(&(SigV4Request){ .method = "GET",
+                                                             .path = cases[i].path,
+                                                             .headers = host_only,
+                                                             .n_headers = 1 },
                                             &creds, "us-east-1", cases[i].service, T0, 0, &s),
                                  0);
                 line = creq_line(s, 1);
@@ -134,12 +136,12 @@ static void test_queries(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_(sigv4_signed_freep) SigV4Signed *s = NULL;
                 _cleanup_free_ char *line = NULL;
-                assert_int_equal(sigv4_sign(&(SigV4Request) { .method = "GET",
-                                                              .params = cases[i].params,
-                                                              .n_params = cases[i].n,
-                                                              .raw_query = cases[i].raw,
-                                                              .headers = host_only,
-                                                              .n_headers = 1 },
+                assert_int_equal(sigv4_sign(&(SigV4Request){ .method = "GET",
+                                                             .params = cases[i].params,
+                                                             .n_params = cases[i].n,
+                                                             .raw_query = cases[i].raw,
+                                                             .headers = host_only,
+                                                             .n_headers = 1 },
                                             &creds, "us-east-1", "service", T0, 0, &s),
                                  0);
                 line = creq_line(s, 2);
@@ -163,8 +165,9 @@ static void test_headers(void **state) {
                            "host;my-header;x-amz-date;x-empty\n"
                            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-        assert_int_equal(sigv4_sign(&(SigV4Request) { .method = "get", .headers = h,
-                                                      .n_headers = ELEMENTSOF(h) },
+        assert_int_equal(sigv4_sign(&(SigV4Request){ .method = "get",
+                                                     .headers = h,
+                                                     .n_headers = ELEMENTSOF(h) },
                                     &creds, "us-east-1", "service", T0, 0, &s),
                          0);
         assert_string_equal(sigv4_signed_canonical_request(s), want);
@@ -195,14 +198,13 @@ static void test_invalid(void **state) {
         };
 
         for (size_t i = 0; i < ELEMENTSOF(many); i++)
-                many[i] = (SigV4Header) { "Host", "h" };
+                many[i] = (SigV4Header){ "Host", "h" };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 SigV4Signed *s = NULL;
-                assert_int_equal(sigv4_sign(&(SigV4Request) { .method = cases[i].method,
-                                                              .headers = cases[i].h,
-                                                              .n_headers = cases[i].nh },
-                                            &creds, cases[i].region, cases[i].service, T0, 0,
-                                            &s),
+                assert_int_equal(sigv4_sign(&(SigV4Request){ .method = cases[i].method,
+                                                             .headers = cases[i].h,
+                                                             .n_headers = cases[i].nh },
+                                            &creds, cases[i].region, cases[i].service, T0, 0, &s),
                                  cases[i].want);
                 assert_null(s);
         }
@@ -214,9 +216,11 @@ static void test_flags_and_headers(void **state) {
         const char *name, *value;
 
         c.session_token = "TOKEN";
-        assert_int_equal(sigv4_sign(&(SigV4Request) { .method = "PUT", .headers = host_only,
-                                                      .n_headers = 1, .body = "x",
-                                                      .body_len = 1 },
+        assert_int_equal(sigv4_sign(&(SigV4Request){ .method = "PUT",
+                                                     .headers = host_only,
+                                                     .n_headers = 1,
+                                                     .body = "x",
+                                                     .body_len = 1 },
                                     &c, "eu-west-1", "s3", T0, SIGV4_ADD_CONTENT_SHA256, &s),
                          0);
         assert_non_null(strstr(sigv4_signed_authorization(s),
@@ -233,11 +237,10 @@ static void test_flags_and_headers(void **state) {
         assert_false(sigv4_signed_header(s, 4, &name, &value));
 
         /* A token added after signing is sent but not signed. */
-        assert_int_equal(sigv4_sign(&(SigV4Request) { .method = "GET", .headers = host_only,
-                                                      .n_headers = 1 },
-                                    &c, "us-east-1", "service", T0,
-                                    SIGV4_UNSIGNED_SESSION_TOKEN, &u),
-                         0);
+        assert_int_equal(
+                sigv4_sign(&(SigV4Request){ .method = "GET", .headers = host_only, .n_headers = 1 },
+                           &c, "us-east-1", "service", T0, SIGV4_UNSIGNED_SESSION_TOKEN, &u),
+                0);
         assert_string_equal(sigv4_signed_signature(u),
                             "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
         assert_true(sigv4_signed_header(u, 1, &name, &value));
@@ -250,9 +253,11 @@ static void test_caller_payload_hash(void **state) {
                                          { "X-Amz-Content-SHA256", "UNSIGNED-PAYLOAD" } };
         _cleanup_(sigv4_signed_freep) SigV4Signed *s = NULL;
 
-        assert_int_equal(sigv4_sign(&(SigV4Request) { .method = "PUT", .headers = h,
-                                                      .n_headers = 2, .body = "data",
-                                                      .body_len = 4 },
+        assert_int_equal(sigv4_sign(&(SigV4Request){ .method = "PUT",
+                                                     .headers = h,
+                                                     .n_headers = 2,
+                                                     .body = "data",
+                                                     .body_len = 4 },
                                     &creds, "us-east-1", "s3", T0, 0, &s),
                          0);
         assert_string_equal(sigv4_signed_payload_hash(s), "UNSIGNED-PAYLOAD");

@@ -14,7 +14,9 @@
 #define B2 "99999999-2222-3333-4444-555555555555"
 
 static State sample(void) {
-        State s = { .requested = true, .action = REPLACE_SET_UNHEALTHY, .requested_at = 1700000000 };
+        State s = { .requested = true,
+                    .action = REPLACE_SET_UNHEALTHY,
+                    .requested_at = 1700000000 };
         StateRemediation *r;
 
         strcpy(s.instance_id, I1);
@@ -79,11 +81,16 @@ static void test_malformed(void **state) {
                 "{\"instance_id\":1,\"boot_id\":\"" B1 "\"}",
                 "{\"instance_id\":\"" I1 "\"}",
                 "{\"instance_id\":\"" I1 "\",\"boot_id\":\"" B1 "\",\"replacement\":7}",
-                "{\"instance_id\":\"" I1 "\",\"boot_id\":\"" B1 "\",\"replacement\":{\"action\":\"explode\",\"requested_at\":1}}",
-                "{\"instance_id\":\"" I1 "\",\"boot_id\":\"" B1 "\",\"replacement\":{\"action\":\"none\"}}",
-                "{\"instance_id\":\"" I1 "\",\"boot_id\":\"" B1 "\",\"remediation\":[{\"check\":\"web\",\"attempts\":[-1]}]}",
-                "{\"instance_id\":\"" I1 "\",\"boot_id\":\"" B1 "\",\"remediation\":[{\"attempts\":[]}]}",
-                "{\"instance_id\":\"" I1 "\",\"boot_id\":\"" B1 "\",\"lifecycle\":{\"event\":\"x\"}}",
+                "{\"instance_id\":\"" I1 "\",\"boot_id\":\"" B1
+                "\",\"replacement\":{\"action\":\"explode\",\"requested_at\":1}}",
+                "{\"instance_id\":\"" I1 "\",\"boot_id\":\"" B1
+                "\",\"replacement\":{\"action\":\"none\"}}",
+                "{\"instance_id\":\"" I1 "\",\"boot_id\":\"" B1
+                "\",\"remediation\":[{\"check\":\"web\",\"attempts\":[-1]}]}",
+                "{\"instance_id\":\"" I1 "\",\"boot_id\":\"" B1
+                "\",\"remediation\":[{\"attempts\":[]}]}",
+                "{\"instance_id\":\"" I1 "\",\"boot_id\":\"" B1
+                "\",\"lifecycle\":{\"event\":\"x\"}}",
                 "{\"instance_id\":\"" I1 "\",\"instance_id\":\"" I1 "\",\"boot_id\":\"" B1 "\"}",
                 "{\"instance_id\":\"i-0123456789abcdef0123456789\",\"boot_id\":\"" B1 "\"}",
         };

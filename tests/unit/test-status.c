@@ -16,9 +16,10 @@ static void test_parse_request(void **state) {
                 const char *in;
                 int want;
         } cases[] = {
-                { "status\n", 0 },   { "status", 0 },      { "status\r\n", 0 },
-                { "", -EBADMSG },    { "\n", -EBADMSG },   { "statusx\n", -EBADMSG },
-                { "stat", -EBADMSG }, { "status\nstatus\n", -EBADMSG },
+                { "status\n", 0 },        { "status", 0 },
+                { "status\r\n", 0 },      { "", -EBADMSG },
+                { "\n", -EBADMSG },       { "statusx\n", -EBADMSG },
+                { "stat", -EBADMSG },     { "status\nstatus\n", -EBADMSG },
                 { "STATUS\n", -EBADMSG },
         };
         StatusRequest req;

@@ -16,15 +16,20 @@ static void test_backoff(void **state) {
                 double unit;
                 uint64_t want;
         } cases[] = {
-                { 0, 0.0, 0 },          { 0, 0.5, 50000 },       { 1, 0.5, 100000 },
-                { 3, 0.5, 400000 },     { 10, 0.5, 1000000 },    { 200, 0.999, 1998000 },
-                { 5, 1.0, 0 /* out of range: treated as 0 */ }, { 2, -1.0, 0 },
+                { 0, 0.0, 0 },
+                { 0, 0.5, 50000 },
+                { 1, 0.5, 100000 },
+                { 3, 0.5, 400000 },
+                { 10, 0.5, 1000000 },
+                { 200, 0.999, 1998000 },
+                { 5, 1.0, 0 /* out of range: treated as 0 */ },
+                { 2, -1.0, 0 },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
-                assert_int_equal(backoff_full_jitter_usec(cases[i].attempt, 100000, 2000000,
-                                                          cases[i].unit),
-                                 cases[i].want);
+                assert_int_equal(
+                        backoff_full_jitter_usec(cases[i].attempt, 100000, 2000000, cases[i].unit),
+                        cases[i].want);
 }
 
 static void test_random_unit_range(void **state) {

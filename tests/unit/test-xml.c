@@ -58,7 +58,7 @@ static void test_tree(void **state) {
         assert_string_equal(xml_text(NULL), "");
         assert_int_equal(xml_count(NULL, "member"), 0);
         XML_FOREACH(m, NULL, "member")
-                fail();
+        fail();
 }
 
 static void test_namespaces_and_first_next(void **state) {
@@ -147,23 +147,28 @@ static void test_big_document(void **state) {
 
         assert_non_null(f);
         fputs("<DescribeAutoScalingGroupsResponse><DescribeAutoScalingGroupsResult>"
-              "<AutoScalingGroups>", f);
+              "<AutoScalingGroups>",
+              f);
         for (int g = 0; g < 100; g++) {
-                fprintf(f, "<member><AutoScalingGroupName>g%d</AutoScalingGroupName><Instances>", g);
+                fprintf(f, "<member><AutoScalingGroupName>g%d</AutoScalingGroupName><Instances>",
+                        g);
                 for (int i = 0; i < 400; i++)
-                        fprintf(f, "<member><InstanceId>i-%08d%08d</InstanceId>"
-                                   "<HealthStatus>Healthy</HealthStatus>"
-                                   "<LifecycleState>InService</LifecycleState></member>", g, i);
+                        fprintf(f,
+                                "<member><InstanceId>i-%08d%08d</InstanceId>"
+                                "<HealthStatus>Healthy</HealthStatus>"
+                                "<LifecycleState>InService</LifecycleState></member>",
+                                g, i);
                 fputs("</Instances></member>", f);
         }
         fputs("</AutoScalingGroups></DescribeAutoScalingGroupsResult>"
-              "</DescribeAutoScalingGroupsResponse>", f);
+              "</DescribeAutoScalingGroupsResponse>",
+              f);
         fclose(f);
         assert_true(size > 5 * 1024 * 1024 && size < XML_MAX_BYTES);
         assert_int_equal(xml_parse(doc, size, NULL, &root), 0);
         XML_FOREACH(g, xml_find(root, "DescribeAutoScalingGroupsResult/AutoScalingGroups"),
                     "member")
-                instances += xml_count(xml_child(g, "Instances"), "member");
+        instances += xml_count(xml_child(g, "Instances"), "member");
         assert_int_equal(instances, 40000);
         free(doc);
 }
