@@ -7,8 +7,8 @@
  */
 #include <ctype.h>
 
-#include "aws/autoscaling.h"
-#include "aws/credentials.h"
+#include "aws/autoscaling-parse.h"
+#include "aws/credentials-parse.h"
 #include "base/util.h"
 
 #define MAX_FIELD 4096U

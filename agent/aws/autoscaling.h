@@ -2,50 +2,16 @@
 #pragma once
 
 /*
- * The Auto Scaling and EC2 calls drover makes, typed. Answers are parsed into plain
- * structs the callback borrows for its duration. Every parser is pure (xml in, struct
- * out) and has its own tests; the call functions only glue aws_call() to them.
+ * The Auto Scaling and EC2 calls drover makes, typed. Answers are parsed into the plain
+ * structs of autoscaling-parse.h, which the callback borrows for its duration.
  */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
+#include "aws/autoscaling-parse.h"
 #include "aws/aws.h"
-
-typedef struct AsgInstance {
-        char *instance_id;
-        char *group_name;
-        char *lifecycle_state; /* "InService", "Pending:Wait", "Terminating:Wait", ... */
-        char *health_status;   /* "Healthy" / "Unhealthy" */
-        char *availability_zone;
-        bool protected_from_scale_in;
-} AsgInstance;
-
-typedef struct AsgTag {
-        char *key;
-        char *value;
-} AsgTag;
-
-typedef struct AsgGroup {
-        char *name;
-        unsigned min_size, max_size, desired_capacity;
-        unsigned health_check_grace_period;
-        AsgInstance *instances;
-        size_t n_instances;
-        char **suspended_processes; /* NULL-terminated process names */
-        AsgTag *tags;
-        size_t n_tags;
-} AsgGroup;
-
-typedef struct AsgActivity {
-        char *activity_id;
-        char *description;
-        char *cause;
-        char *status_code; /* "Successful", "InProgress", ... */
-        time_t start_time;
-        time_t end_time; /* 0 while in progress */
-} AsgActivity;
 
 /* DescribeAutoScalingInstances for one instance. found NULL with error 0: PROVEN not in
  * any group (a successful, empty answer). */
@@ -64,10 +30,6 @@ typedef void (*asg_activities_cb)(int error, const AsgActivity *acts, size_t n, 
 int asg_describe_activities(Aws *a, const char *name, time_t since, asg_activities_cb cb,
                             void *userdata, AwsCall **ret);
 
-/* Pure: how many activities since `since` are replacements of instances for failed
- * health checks (EC2 or ELB or user health checks: SetInstanceHealth). */
-unsigned asg_count_health_replacements(const AsgActivity *acts, size_t n, time_t since);
-
 /* Calls without an answer worth parsing: error 0 on success. */
 typedef void (*asg_done_cb)(int error, const char *code, const char *message, void *userdata);
 int asg_set_instance_health(Aws *a, const char *instance_id, bool healthy,
@@ -83,13 +45,3 @@ int asg_record_heartbeat(Aws *a, const char *group, const char *hook, const char
                          asg_done_cb cb, void *userdata, AwsCall **ret);
 int ec2_terminate_instance(Aws *a, const char *instance_id, asg_done_cb cb, void *userdata,
                            AwsCall **ret);
-
-/* Pure parsers (tests and fuzzing). */
-int asg_parse_instances(const XmlNode *root, AsgInstance **ret, size_t *ret_n);
-int asg_parse_group(const XmlNode *root, const char *name, AsgGroup **ret, char **ret_next_token);
-int asg_parse_activities(const XmlNode *root, AsgActivity **ret, size_t *ret_n,
-                         char **ret_next_token);
-void asg_instance_free_many(AsgInstance *i, size_t n);
-AsgGroup *asg_group_free(AsgGroup *g);
-DEFINE_TRIVIAL_CLEANUP_FUNC(AsgGroup *, asg_group_free)
-void asg_activity_free_many(AsgActivity *a, size_t n);

@@ -6,7 +6,8 @@
 #include <ctype.h>
 #include <stdio.h>
 
-#include "aws/aws.h"
+#include "aws/aws-endpoint.h"
+#include "base/util.h"
 
 typedef struct Partition {
         const char *name;

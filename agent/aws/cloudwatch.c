@@ -13,16 +13,6 @@ typedef struct Send {
         bool finished;
 } Send;
 
-MetricsOutcome cloudwatch_outcome(int error) {
-        if (error >= 0)
-                return METRICS_SENT;
-        return error == -EINVAL ? METRICS_REJECTED : METRICS_FAILED;
-}
-
-bool cloudwatch_want_gzip(size_t body_len) {
-        return body_len >= CLOUDWATCH_GZIP_MIN;
-}
-
 static void on_done(const AwsResult *res, void *userdata) {
         Send *s = userdata;
         MetricsOutcome o = cloudwatch_outcome(res->error);

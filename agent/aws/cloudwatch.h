@@ -8,10 +8,8 @@
  */
 
 #include "aws/aws.h"
+#include "aws/cloudwatch-outcome.h"
 #include "aws/metrics.h"
-
-/* Bodies from this size on are sent gzipped (CloudWatch accepts Content-Encoding: gzip). */
-#define CLOUDWATCH_GZIP_MIN 2048U
 
 /* error: 0 or the AwsResult error; outcome: what was told to metrics_batch_done(). */
 typedef void (*cloudwatch_done_cb)(int error, MetricsOutcome outcome, const AwsResult *res,
@@ -25,11 +23,3 @@ typedef void (*cloudwatch_done_cb)(int error, MetricsOutcome outcome, const AwsR
  */
 int cloudwatch_send(Aws *a, Metrics *m, MetricsBatch *batch, cloudwatch_done_cb cb, void *userdata,
                     AwsCall **ret);
-
-/* Pure: what an AwsResult error means for the batch. Client errors (-EINVAL: validation)
- * are rejected for good; everything else (throttling, 5xx, network, credentials,
- * permissions that an operator may yet fix) is kept for a later attempt. */
-MetricsOutcome cloudwatch_outcome(int error);
-
-/* Pure: whether a body of this size is sent gzipped. */
-bool cloudwatch_want_gzip(size_t body_len);

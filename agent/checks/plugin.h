@@ -19,6 +19,7 @@
 #include <systemd/sd-event.h>
 
 #include "checks/nagios-output.h"
+#include "checks/plugin-exit.h"
 #include "base/nagios.h"
 
 /* What to run. Not retained: plugin_spawn copies what it needs. */
@@ -79,18 +80,3 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Plugin *, plugin_free)
 
 /* The pid of the running plugin (its process group id), 0 before/after. */
 pid_t plugin_pid(const Plugin *p);
-
-/* Status from a plugin's wait status and timeout, with drover's message when broken. */
-typedef struct PluginExit {
-        bool timed_out;
-        bool exited;    /* else killed by signal */
-        int code;       /* exit code or signal number */
-        int exec_errno; /* > 0: exec failed in the child */
-} PluginExit;
-
-/*
- * Pure: the Nagios status a plugin's end means and drover's message for it (malloc'd,
- * NULL when the plugin's own output stands). timeout is for the message only.
- */
-int plugin_exit_status(const PluginExit *x, const char *path, double timeout,
-                       NagiosStatus timeout_state, NagiosStatus *ret_status, char **ret_message);

@@ -6,7 +6,7 @@
  */
 #include <jansson.h>
 
-#include "imds/imds.h"
+#include "imds/imds-parse.h"
 #include "base/util.h"
 
 static bool all_chars(const char *s, size_t min, size_t max, const char *extra, bool upper) {
@@ -220,4 +220,44 @@ bool imds_tag_value_valid(const char *s, size_t len) {
                 i += n;
         }
         return chars <= 256;
+}
+
+uint64_t imds_token_refresh_after_usec(unsigned ttl_sec) {
+        uint64_t ttl = (uint64_t) ttl_sec * USEC_PER_SEC;
+        uint64_t margin = MIN(60 * USEC_PER_SEC, ttl / 2);
+
+        return MIN(ttl / 100 * 85, ttl - margin);
+}
+
+bool imds_token_fresh(uint64_t fetched_usec, unsigned ttl_sec, uint64_t now_usec) {
+        return now_usec >= fetched_usec &&
+               now_usec - fetched_usec < imds_token_refresh_after_usec(ttl_sec);
+}
+
+int imds_normalize_path(const char *path, char *buf, size_t size) {
+        const char *p = path;
+        int n;
+
+        if (!path)
+                return -EINVAL;
+        while (*p == '/')
+                p++;
+        if (strneq(p, "latest/", 7) || streq(p, "latest"))
+                p += 6;
+        else if (*p) {
+                n = snprintf(buf, size, "/latest/%s", p);
+                goto check;
+        }
+        n = snprintf(buf, size, "/latest%s%s", *p == '/' ? "" : "/", p);
+check:
+        if (n < 0 || (size_t) n >= size || (size_t) n >= IMDS_MAX_PATH)
+                return -EINVAL;
+        /* Keep the URL ours: no query, fragment, escapes, spaces or dot-segments. */
+        for (const char *q = buf; *q; q++)
+                if (*q <= ' ' || *q >= 0x7f || strchr("?#%\\", *q))
+                        return -EINVAL;
+        if (strstr(buf, "/../") || strstr(buf, "/./") || strstr(buf, "//") ||
+            (n >= 3 && streq(buf + n - 3, "/..")) || (n >= 2 && streq(buf + n - 2, "/.")))
+                return -EINVAL;
+        return 0;
 }

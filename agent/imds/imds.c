@@ -66,52 +66,12 @@ static void token_forget(Imds *m) {
         m->tstate = TOKEN_NONE;
 }
 
-uint64_t imds_token_refresh_after_usec(unsigned ttl_sec) {
-        uint64_t ttl = (uint64_t) ttl_sec * USEC_PER_SEC;
-        uint64_t margin = MIN(60 * USEC_PER_SEC, ttl / 2);
-
-        return MIN(ttl / 100 * 85, ttl - margin);
-}
-
-bool imds_token_fresh(uint64_t fetched_usec, unsigned ttl_sec, uint64_t now_usec) {
-        return now_usec >= fetched_usec &&
-               now_usec - fetched_usec < imds_token_refresh_after_usec(ttl_sec);
-}
-
 HttpRetryPolicy imds_retry_policy(unsigned retries) {
         return (HttpRetryPolicy){
                 .retries = retries,
                 .base_usec = 200 * USEC_PER_MSEC,
                 .cap_usec = 2 * USEC_PER_SEC,
         };
-}
-
-int imds_normalize_path(const char *path, char *buf, size_t size) {
-        const char *p = path;
-        int n;
-
-        if (!path)
-                return -EINVAL;
-        while (*p == '/')
-                p++;
-        if (strneq(p, "latest/", 7) || streq(p, "latest"))
-                p += 6;
-        else if (*p) {
-                n = snprintf(buf, size, "/latest/%s", p);
-                goto check;
-        }
-        n = snprintf(buf, size, "/latest%s%s", *p == '/' ? "" : "/", p);
-check:
-        if (n < 0 || (size_t) n >= size || (size_t) n >= IMDS_MAX_PATH)
-                return -EINVAL;
-        /* Keep the URL ours: no query, fragment, escapes, spaces or dot-segments. */
-        for (const char *q = buf; *q; q++)
-                if (*q <= ' ' || *q >= 0x7f || strchr("?#%\\", *q))
-                        return -EINVAL;
-        if (strstr(buf, "/../") || strstr(buf, "/./") || strstr(buf, "//") ||
-            (n >= 3 && streq(buf + n - 3, "/..")) || (n >= 2 && streq(buf + n - 2, "/.")))
-                return -EINVAL;
-        return 0;
 }
 
 static int error_from_status(long status) {
