@@ -116,6 +116,28 @@ void manager_metric(Manager *m, MetricsInstanceMetric which, double value) {
                 (void) metrics_record_instance(m->metrics, &id, which, value, now_ms());
 }
 
+/* ---- what heal and lifecycle reach the daemon through (their contexts) ----------- */
+
+static void ctx_metric(MetricsInstanceMetric which, double value, void *userdata) {
+        manager_metric(userdata, which, value);
+}
+
+static void ctx_changed(void *userdata) {
+        manager_update_status(userdata);
+}
+
+static const char *ctx_group_name(void *userdata) {
+        Manager *m = userdata;
+
+        return heal_group_name(m->heal);
+}
+
+static void ctx_request_replacement(const char *why, void *userdata) {
+        Manager *m = userdata;
+
+        heal_request_replacement(m->heal, why);
+}
+
 static void record_check_metrics(Manager *m, size_t i, const PluginResult *res) {
         const char *name = monitor_check_config(m->monitor, i)->name;
         MetricsIdentity id = metrics_identity(m);
@@ -261,6 +283,36 @@ static int on_identity_retry(sd_event_source *s, uint64_t usec, void *userdata) 
         return 0;
 }
 
+/* The persisted state, keyed by the instance id just learned, for heal and lifecycle. */
+static int start_state(Manager *m) {
+        int load_error, r;
+
+        r = state_store_open(drover_state_dir(), m->identity.instance_id, &m->state, &load_error);
+        if (r < 0) {
+                log_error_errno(r, "cannot set up the state: %m");
+                return sd_event_exit(m->event, r), r;
+        }
+        if (load_error < 0)
+                log_warning_errno(load_error, "ignoring unreadable state in %s: %m",
+                                  drover_state_dir());
+        m->heal_ctx.state = m->lifecycle_ctx.state = m->state;
+        m->lifecycle_ctx = (LifecycleContext){
+                .event = m->event,
+                .config = m->config,
+                .aws = m->aws,
+                .imds = m->imds,
+                .identity = &m->identity,
+                .monitor = m->monitor,
+                .bus = m->bus,
+                .state = m->state,
+                .metric = ctx_metric,
+                .group_name = ctx_group_name,
+                .request_replacement = ctx_request_replacement,
+                .userdata = m,
+        };
+        return 0;
+}
+
 static void on_identity(Imds *imds, const ImdsResult *res, void *userdata) {
         Manager *m = userdata;
         const char *field = NULL;
@@ -289,8 +341,11 @@ static void on_identity(Imds *imds, const ImdsResult *res, void *userdata) {
                 log_info("drover %s on %s (%s, %s, %s)", PACKAGE_VERSION, m->identity.instance_id,
                          m->identity.image_id, m->identity.instance_type,
                          m->identity.availability_zone);
-                heal_set_identity(m->heal, &m->identity);
-                if (!m->lifecycle && !(m->lifecycle = lifecycle_new(m)))
+                m->heal_ctx.aws = m->lifecycle_ctx.aws = m->aws;
+                if (start_state(m) < 0)
+                        return;
+                heal_set_identity(m->heal);
+                if (!m->lifecycle && !(m->lifecycle = lifecycle_new(&m->lifecycle_ctx)))
                         log_error("cannot watch lifecycle events: out of memory");
                 send_ready(m);
                 return;
@@ -335,6 +390,7 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                 status_server_set_allowed_gid(m->status, status_gid(c));
                 config_free(m->config);
                 m->config = TAKE_PTR(c);
+                m->heal_ctx.config = m->lifecycle_ctx.config = m->config;
                 heal_config_changed(m->heal);
                 log_info("configuration reloaded: %zu checks", m->config->n_checks);
         }
@@ -373,8 +429,10 @@ static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *
 static void manager_free(Manager *m) {
         if (!m)
                 return;
-        lifecycle_free(m->lifecycle); /* before heal: it keeps its record in heal's State */
+        lifecycle_free(m->lifecycle);
         heal_free(m->heal);
+        state_store_free(m->state); /* after both: they keep their parts in it */
+        remedy_free(m->bus);
         aws_call_cancel(m->metrics_call);
         sd_event_source_disable_unref(m->metrics_timer);
         metrics_free(m->metrics);
@@ -410,9 +468,20 @@ static int manager_start(Manager *m) {
         if ((r = http_new(m->event, &m->http)) < 0 ||
             (r = imds_new(m->http, &m->config->imds, &m->imds)) < 0 ||
             (r = runner_new(m->event, m->config->plugins.concurrency, &m->runner)) < 0 ||
-            (r = monitor_new(m->event, m->runner, on_check_result, m, &m->monitor)) < 0)
+            (r = monitor_new(m->event, m->runner, on_check_result, m, &m->monitor)) < 0 ||
+            (r = remedy_new(m->event, &m->bus)) < 0)
                 return log_error_errno(r, "cannot set up: %m");
-        m->heal = heal_new(m);
+        m->heal_ctx = (HealContext){
+                .event = m->event,
+                .config = m->config,
+                .identity = &m->identity,
+                .monitor = m->monitor,
+                .bus = m->bus,
+                .metric = ctx_metric,
+                .changed = ctx_changed,
+                .userdata = m,
+        };
+        m->heal = heal_new(&m->heal_ctx);
         if (!m->heal)
                 return log_error("cannot set up: out of memory"), -ENOMEM;
         snprintf(sock, sizeof(sock), "%s/drover.sock", drover_runtime_dir());

@@ -3,7 +3,8 @@
 
 /*
  * The daemon's one long-lived object, handed as userdata to every callback of the
- * daemon-side modules (daemon.c, heal.c, manager-status.c). Only those include this.
+ * daemon's own files (daemon.c, manager-status.c). Only those include this: heal and
+ * lifecycle see the small contexts below, which the daemon keeps current.
  */
 
 #include <jansson.h>
@@ -11,13 +12,15 @@
 #include <systemd/sd-event.h>
 
 #include "aws/aws.h"
+#include "bus/remedy.h"
+#include "heal/heal.h"
+#include "lifecycle/lifecycle.h"
+#include "state/state.h"
 #include "config/config.h"
 #include "imds/http.h"
 #include "imds/imds.h"
 #include "aws/metrics.h"
 
-typedef struct Heal Heal;
-typedef struct Lifecycle Lifecycle;
 typedef struct Monitor Monitor;
 typedef struct Runner Runner;
 typedef struct StatusServer StatusServer;
@@ -41,7 +44,11 @@ typedef struct Manager {
         uint64_t metrics_dropped_reported;
         Runner *runner;
         Monitor *monitor;
+        Remedy *bus;       /* one system-bus connection for heal and lifecycle */
+        StateStore *state; /* NULL until the identity is known */
+        HealContext heal_ctx;
         Heal *heal;
+        LifecycleContext lifecycle_ctx;
         Lifecycle *lifecycle; /* NULL until the identity is known */
         StatusServer *status;
 

@@ -11,18 +11,17 @@
 #include "heal/groupview.h"
 #include "heal/heal.h"
 #include "checks/hooks.h"
+#include "base/history.h"
 #include "base/log.h"
 #include "checks/monitor.h"
 #include "heal/policy.h"
 #include "bus/remedy.h"
-#include "state/state.h"
 #include "base/util.h"
 
 #define VIEW_MAX_AGE_USEC (60 * USEC_PER_SEC)
 #define LOOK_RETRY_BASE_USEC (5 * USEC_PER_SEC)
 #define LOOK_RETRY_CAP_USEC (300 * USEC_PER_SEC)
 #define REMEDY_TIMEOUT_USEC (90 * USEC_PER_SEC)
-#define HISTORY_MAX 16
 /* While healthy, who are we? One cheap call every few minutes keeps the group name (for
  * metrics) and the lifecycle state (for STATUS=) current without loading the API. */
 #define PROBE_INTERVAL_USEC (300 * USEC_PER_SEC)
@@ -48,10 +47,9 @@ typedef struct Slot {
 } Slot;
 
 struct Heal {
-        Manager *m;
+        const HealContext *ctx;
         bool have_identity;
-        State state;
-        Remedy *remedy;
+        State scratch;
         Slot **slots; /* pointers: callbacks hold their Slot */
         size_t n_slots;
 
@@ -74,14 +72,13 @@ struct Heal {
         sd_event_source *probe_timer;
         PolicyDecision decision;
         char summary[sizeof(((PolicyDecision *) 0)->message) + 96];
-        char history[HISTORY_MAX][192];
-        size_t n_history;
+        History history;
 };
 
 static void heal_evaluate(Heal *h);
 
 static const Config *cfg(Heal *h) {
-        return h->m->config;
+        return h->ctx->config;
 }
 
 static time_t unix_now(void) {
@@ -90,30 +87,34 @@ static time_t unix_now(void) {
 
 static void remember(Heal *h, const char *fmt, ...) _printf_(2, 3);
 static void remember(Heal *h, const char *fmt, ...) {
-        char stamp[32], text[160];
-        time_t t = unix_now();
-        struct tm tm;
+        char text[HISTORY_LINE];
         va_list ap;
 
         va_start(ap, fmt);
         vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
-        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-        if (h->n_history == HISTORY_MAX)
-                memmove(h->history, h->history[1], (HISTORY_MAX - 1) * sizeof(h->history[0]));
-        else
-                h->n_history++;
-        snprintf(h->history[h->n_history - 1], sizeof(h->history[0]), "%s %s", stamp, text);
+        history_add(&h->history, unix_now(), "%s", text);
+}
+
+/* The persisted State exists once the identity is known (the daemon opens it then);
+ * before that, remediation keeps its count in a scratch State that nothing keys or saves,
+ * as a file without an instance id would be ignored anyway. */
+static State *st(Heal *h) {
+        return h->ctx->state ? state_store_get(h->ctx->state) : &h->scratch;
 }
 
 static void save_state(Heal *h) {
-        int r = state_save(drover_state_dir(), &h->state);
+        int r;
+
+        if (!h->ctx->state)
+                return;
+        r = state_store_save(h->ctx->state);
 
         if (r < 0)
                 log_error_errno(r,
                                 "cannot save state in %s: %m (it is only a memory: the "
                                 "group's answer still decides)",
-                                drover_state_dir());
+                                state_store_dir(h->ctx->state));
 }
 
 /* ---- local remediation ------------------------------------------------------------ */
@@ -159,14 +160,14 @@ static void slot_arm(Slot *s, uint64_t at) {
             sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT) >= 0)
                 return;
         s->timer = sd_event_source_disable_unref(s->timer);
-        (void) sd_event_add_time(s->heal->m->event, &s->timer, CLOCK_BOOTTIME, at,
+        (void) sd_event_add_time(s->heal->ctx->event, &s->timer, CLOCK_BOOTTIME, at,
                                  100 * USEC_PER_MSEC, on_slot_timer, s);
 }
 
 static void remedy_finished(Slot *s, bool ok, const char *what) {
         log_fields(ok ? LOG_NOTICE : LOG_WARNING, NULL, "remediation of %s: %s", s->name, what);
         remember(s->heal, "remediation of %s: %s", s->name, what);
-        manager_update_status(s->heal->m);
+        s->heal->ctx->changed(s->heal->ctx->userdata);
 }
 
 static void on_restart_done(int result, const char *job_result, void *userdata) {
@@ -200,16 +201,16 @@ static void remedy_attempt(Heal *h, Slot *s, const CheckConfig *cc) {
         int r;
 
         /* Recorded before it starts: a crash mid-attempt must not buy another attempt. */
-        if (state_remediation(&h->state, cc->name, &rec) >= 0) {
+        if (state_remediation(st(h), cc->name, &rec) >= 0) {
                 state_remediation_add(rec, unix_now());
                 save_state(h);
         }
         s->unit_drawn = false;
-        manager_metric(h->m, METRICS_REMEDIATION_ATTEMPTED, 1);
+        h->ctx->metric(METRICS_REMEDIATION_ATTEMPTED, 1, h->ctx->userdata);
         if (!isempty(cc->remediate.restart_unit)) {
                 log_notice("check %s failed: restarting %s", cc->name, cc->remediate.restart_unit);
-                r = remedy_restart_unit(h->remedy, cc->remediate.restart_unit, REMEDY_TIMEOUT_USEC,
-                                        on_restart_done, s, &s->job);
+                r = remedy_restart_unit(h->ctx->bus, cc->remediate.restart_unit,
+                                        REMEDY_TIMEOUT_USEC, on_restart_done, s, &s->job);
         } else {
                 PluginSpec spec;
 
@@ -218,7 +219,7 @@ static void remedy_attempt(Heal *h, Slot *s, const CheckConfig *cc) {
                 spec.shell = false;
                 spec.timeout = REMEDY_TIMEOUT_USEC / (double) USEC_PER_SEC;
                 log_notice("check %s failed: running %s", cc->name, cc->remediate.exec[0]);
-                r = plugin_spawn(h->m->event, &spec, on_exec_done, s, &s->exec);
+                r = plugin_spawn(h->ctx->event, &spec, on_exec_done, s, &s->exec);
         }
         if (r < 0) {
                 char what[96];
@@ -229,8 +230,8 @@ static void remedy_attempt(Heal *h, Slot *s, const CheckConfig *cc) {
 
 /* The remediation ladder's state for check i, starting an attempt when one is due. */
 static PolicyRemedy remedy_step(Heal *h, size_t i, uint64_t now) {
-        const CheckConfig *cc = monitor_check_config(h->m->monitor, i);
-        const Check *c = monitor_check(h->m->monitor, i);
+        const CheckConfig *cc = monitor_check_config(h->ctx->monitor, i);
+        const Check *c = monitor_check(h->ctx->monitor, i);
         uint64_t history[STATE_MAX_ATTEMPTS], now_unix = (uint64_t) unix_now();
         StateRemediation *rec = NULL;
         PolicyRemedyInput in;
@@ -253,7 +254,7 @@ static PolicyRemedy remedy_step(Heal *h, size_t i, uint64_t now) {
                 s->unit_drawn = true;
         }
         policy_remedy_input_from_config(&cc->remediate, cc->interval, cc->fall, &in);
-        (void) state_remediation(&h->state, cc->name, &rec);
+        (void) state_remediation(st(h), cc->name, &rec);
         in.n_history = 0;
         for (size_t k = 0; rec && k < rec->n_attempts; k++) {
                 uint64_t age = now_unix > (uint64_t) rec->attempts[k]
@@ -282,7 +283,7 @@ static PolicyRemedy remedy_step(Heal *h, size_t i, uint64_t now) {
 
 static void arm_timer(Heal *h, uint64_t at, sd_event_time_handler_t cb) {
         h->timer = sd_event_source_disable_unref(h->timer);
-        (void) sd_event_add_time(h->m->event, &h->timer, CLOCK_BOOTTIME, at, 100 * USEC_PER_MSEC,
+        (void) sd_event_add_time(h->ctx->event, &h->timer, CLOCK_BOOTTIME, at, 100 * USEC_PER_MSEC,
                                  cb, h);
 }
 
@@ -306,7 +307,7 @@ static void set_decision(Heal *h, const PolicyDecision *d) {
                            d->action == POLICY_ACTION_WAIT ? "deferred" : "held back", d->message);
                 remember(h, "replacement %s: %s",
                          d->action == POLICY_ACTION_WAIT ? "deferred" : "held back", d->message);
-                manager_metric(h->m, METRICS_REPLACEMENT_DEFERRED, 1);
+                h->ctx->metric(METRICS_REPLACEMENT_DEFERRED, 1, h->ctx->userdata);
         }
 }
 
@@ -314,13 +315,13 @@ static void set_decision(Heal *h, const PolicyDecision *d) {
 static void decide(Heal *h, uint64_t now, PolicyDecision *ret) {
         PolicyReplaceInput in = {
                 .verdict = h->verdict,
-                .instance_id = h->m->identity.instance_id,
+                .instance_id = h->ctx->identity->instance_id,
                 .group = *groupview_policy(h->view),
                 .max_age_usec = VIEW_MAX_AGE_USEC,
-                .request = !h->state.requested  ? POLICY_REQUEST_NONE
-                           : h->state.confirmed ? POLICY_REQUEST_CONFIRMED
-                                                : POLICY_REQUEST_PENDING,
-                .requested = h->state.action,
+                .request = !st(h)->requested  ? POLICY_REQUEST_NONE
+                           : st(h)->confirmed ? POLICY_REQUEST_CONFIRMED
+                                              : POLICY_REQUEST_PENDING,
+                .requested = st(h)->action,
         };
 
         policy_decide(&cfg(h)->policy, &in, now, ret);
@@ -350,36 +351,36 @@ static void on_replace_done(int error, const char *code, const char *message, vo
                                                   LOOK_RETRY_CAP_USEC, 1.0 - random_unit() / 2));
                 return;
         }
-        h->state.requested = true;
-        h->state.action = h->decision.replace;
-        h->state.requested_at = unix_now();
-        h->state.confirmed = false;
+        st(h)->requested = true;
+        st(h)->action = h->decision.replace;
+        st(h)->requested_at = unix_now();
+        st(h)->confirmed = false;
         save_state(h);
-        manager_metric(h->m, METRICS_REPLACEMENT_REQUESTED, 1);
+        h->ctx->metric(METRICS_REPLACEMENT_REQUESTED, 1, h->ctx->userdata);
         log_fields(LOG_WARNING, NULL, "instance %s is unhealthy (%s): replacement requested (%s)",
-                   h->m->identity.instance_id, strempty(h->failing), what);
+                   h->ctx->identity->instance_id, strempty(h->failing), what);
         remember(h, "replacement requested (%s), failing: %s", what, strempty(h->failing));
         /* Confirm later that the group took it; ask again if it did not. */
         look_again_later(h, now + (uint64_t) (cfg(h)->policy.confirm_interval * USEC_PER_SEC));
-        manager_update_status(h->m);
+        h->ctx->changed(h->ctx->userdata);
 }
 
 static void replace_now(Heal *h) {
-        const char *id = h->m->identity.instance_id;
+        const char *id = h->ctx->identity->instance_id;
         int r = -EINVAL;
 
         h->phase = PHASE_CALLING;
         switch (h->decision.replace) {
         case REPLACE_SET_UNHEALTHY:
                 /* drover applied its own grace period already. */
-                r = asg_set_instance_health(h->m->aws, id, false, false, on_replace_done, h,
+                r = asg_set_instance_health(h->ctx->aws, id, false, false, on_replace_done, h,
                                             &h->call);
                 break;
         case REPLACE_TERMINATE_IN_ASG:
-                r = asg_terminate_instance(h->m->aws, id, false, on_replace_done, h, &h->call);
+                r = asg_terminate_instance(h->ctx->aws, id, false, on_replace_done, h, &h->call);
                 break;
         case REPLACE_TERMINATE:
-                r = ec2_terminate_instance(h->m->aws, id, on_replace_done, h, &h->call);
+                r = ec2_terminate_instance(h->ctx->aws, id, on_replace_done, h, &h->call);
                 break;
         default:
                 break;
@@ -410,12 +411,12 @@ static void run_unhealthy_hooks(Heal *h) {
         int r;
 
         snprintf(ev, sizeof(ev), "DROVER_EVENT=unhealthy");
-        snprintf(inst, sizeof(inst), "DROVER_INSTANCE_ID=%s", h->m->identity.instance_id);
-        snprintf(region, sizeof(region), "DROVER_REGION=%s", aws_region(h->m->aws));
+        snprintf(inst, sizeof(inst), "DROVER_INSTANCE_ID=%s", h->ctx->identity->instance_id);
+        snprintf(region, sizeof(region), "DROVER_REGION=%s", aws_region(h->ctx->aws));
         snprintf(asg, sizeof(asg), "DROVER_ASG=%s", strempty(v->group_name));
         snprintf(checks, sizeof(checks), "DROVER_CHECKS=%s", strempty(h->failing));
         h->phase = PHASE_HOOKS;
-        r = hooks_run(h->m->event, &cfg(h)->hooks, "unhealthy", env, NULL, 0, on_unhealthy_hook,
+        r = hooks_run(h->ctx->event, &cfg(h)->hooks, "unhealthy", env, NULL, 0, on_unhealthy_hook,
                       on_unhealthy_hooks_done, h, &h->hooks);
         if (r < 0) {
                 log_warning_errno(r, "cannot run hooks.d/unhealthy: %m; replacing anyway");
@@ -446,15 +447,15 @@ static void on_probe(int error, const AsgInstance *found, void *userdata) {
                                     found->lifecycle_state);
         else
                 remember_membership(h, POLICY_MEMBERSHIP_STANDALONE, NULL, NULL);
-        manager_update_status(h->m);
+        h->ctx->changed(h->ctx->userdata);
 }
 
 static int on_probe_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         Heal *h = userdata;
 
-        if (h->m->aws && !h->probe && h->phase == PHASE_IDLE)
-                (void) asg_describe_instance(h->m->aws, h->m->identity.instance_id, on_probe, h,
-                                             &h->probe);
+        if (h->ctx->aws && !h->probe && h->phase == PHASE_IDLE)
+                (void) asg_describe_instance(h->ctx->aws, h->ctx->identity->instance_id, on_probe,
+                                             h, &h->probe);
         (void) sd_event_source_set_time_relative(
                 src, (uint64_t) ((0.9 + random_unit() / 5) * (double) PROBE_INTERVAL_USEC));
         (void) sd_event_source_set_enabled(src, SD_EVENT_ON);
@@ -469,13 +470,13 @@ static void on_view(GroupView *v, int error, void *userdata) {
 
         decide(h, now, &d);
         if (d.confirmed) {
-                h->state.confirmed = true;
+                st(h)->confirmed = true;
                 save_state(h);
                 log_notice("the group took the replacement request: %s", d.message);
                 remember(h, "replacement confirmed by the group");
         }
         set_decision(h, &d);
-        manager_update_status(h->m);
+        h->ctx->changed(h->ctx->userdata);
         if (error < 0) {
                 h->look_failures++;
                 log_fields(h->look_failures == 1 ? LOG_WARNING : LOG_DEBUG, NULL,
@@ -511,7 +512,7 @@ static void start_look(Heal *h, Phase phase) {
         int r;
 
         h->phase = phase;
-        r = groupview_refresh(h->view, h->m->aws, h->m->identity.instance_id,
+        r = groupview_refresh(h->view, h->ctx->aws, h->ctx->identity->instance_id,
                               now_usec(CLOCK_BOOTTIME), on_view, h);
         if (r < 0)
                 on_view(h->view, r, h);
@@ -541,7 +542,7 @@ static PolicyCheckState policy_state(CheckState s) {
 }
 
 static void heal_evaluate(Heal *h) {
-        size_t n = monitor_n_checks(h->m->monitor);
+        size_t n = monitor_n_checks(h->ctx->monitor);
         _cleanup_free_ PolicyCheckInput *in = calloc(n ?: 1, sizeof(*in));
         uint64_t now = now_usec(CLOCK_BOOTTIME);
         PolicyVerdict v;
@@ -550,11 +551,11 @@ static void heal_evaluate(Heal *h) {
         if (!h->have_identity || !in)
                 return;
         for (size_t i = 0; i < n; i++) {
-                const CheckConfig *cc = monitor_check_config(h->m->monitor, i);
+                const CheckConfig *cc = monitor_check_config(h->ctx->monitor, i);
                 in[i] = (PolicyCheckInput){
                         .name = cc->name,
                         .role = cc->role,
-                        .state = policy_state(check_state(monitor_check(h->m->monitor, i))),
+                        .state = policy_state(check_state(monitor_check(h->ctx->monitor, i))),
                         .remedy = remedy_step(h, i, now),
                 };
         }
@@ -575,8 +576,7 @@ static void heal_evaluate(Heal *h) {
         h->have_verdict = true;
         policy_verdict_done(&v);
 
-        if (h->verdict != POLICY_VERDICT_UNHEALTHY &&
-            !(h->state.requested && !h->state.confirmed)) {
+        if (h->verdict != POLICY_VERDICT_UNHEALTHY && !(st(h)->requested && !st(h)->confirmed)) {
                 stop_replacing(h);
                 decide(h, now, &d);
                 set_decision(h, &d);
@@ -592,7 +592,7 @@ static void heal_evaluate(Heal *h) {
                         arm_timer(h, d.retry_usec, on_look_timer);
                 return;
         }
-        if (!h->m->aws) /* no region yet: report and wait */
+        if (!h->ctx->aws) /* no region yet: report and wait */
                 set_decision(h, &d);
         else if (now >= h->next_look)
                 start_look(h, PHASE_LOOK);
@@ -602,14 +602,14 @@ static void heal_evaluate(Heal *h) {
 
 /* ---- the module's surface --------------------------------------------------------- */
 
-Heal *heal_new(Manager *m) {
+Heal *heal_new(const HealContext *ctx) {
         Heal *h = calloc(1, sizeof(*h));
 
         if (!h)
                 return NULL;
-        h->m = m;
+        h->ctx = ctx;
         h->view = groupview_new();
-        if (!h->view || remedy_new(m->event, &h->remedy) < 0)
+        if (!h->view)
                 return heal_free(h);
         h->decision.message[0] = 0;
         return h;
@@ -627,8 +627,7 @@ Heal *heal_free(Heal *h) {
         sd_event_source_disable_unref(h->probe_timer);
         groupview_free(h->view);
         sd_event_source_disable_unref(h->timer);
-        remedy_free(h->remedy);
-        state_done(&h->state);
+        state_done(&h->scratch);
         free(h->failing);
         free(h->forced);
         free(h->group_name);
@@ -636,30 +635,20 @@ Heal *heal_free(Heal *h) {
         return NULL;
 }
 
-void heal_set_identity(Heal *h, const ImdsIdentity *id) {
-        char boot[37] = "";
-        int r;
-
-        (void) state_boot_id(boot);
-        r = state_load(drover_state_dir(), id->instance_id, boot, &h->state);
-        if (r < 0) {
-                log_warning_errno(r, "ignoring unreadable state in %s: %m", drover_state_dir());
-                h->state = (State){};
-                snprintf(h->state.instance_id, sizeof(h->state.instance_id), "%s", id->instance_id);
-                snprintf(h->state.boot_id, sizeof(h->state.boot_id), "%s", boot);
-        } else if (h->state.requested)
+void heal_set_identity(Heal *h) {
+        if (st(h)->requested)
                 log_notice("a replacement (%s) was requested before this start; the group's "
                            "answer decides whether it still needs asking",
-                           replace_action_to_string(h->state.action));
+                           replace_action_to_string(st(h)->action));
         h->have_identity = true;
-        (void) sd_event_add_time_relative(h->m->event, &h->probe_timer, CLOCK_BOOTTIME, 0,
+        (void) sd_event_add_time_relative(h->ctx->event, &h->probe_timer, CLOCK_BOOTTIME, 0,
                                           USEC_PER_SEC, on_probe_timer, h);
         heal_evaluate(h);
 }
 
 void heal_config_changed(Heal *h) {
         for (size_t i = 0; i < h->n_slots;)
-                if (monitor_find(h->m->monitor, h->slots[i]->name) < 0) {
+                if (monitor_find(h->ctx->monitor, h->slots[i]->name) < 0) {
                         slot_free(h->slots[i]);
                         h->slots[i] = h->slots[--h->n_slots];
                 } else
@@ -708,14 +697,14 @@ const char *heal_summary(Heal *h) {
 json_t *heal_status_json(Heal *h) {
         json_t *hist = json_array(), *rem = json_array(), *o;
 
-        for (size_t i = 0; hist && i < h->n_history; i++)
-                json_array_append_new(hist, json_string(h->history[i]));
-        for (size_t i = 0; rem && i < h->state.n_remediation; i++) {
+        for (size_t i = 0; hist && i < h->history.n; i++)
+                json_array_append_new(hist, json_string(h->history.lines[i]));
+        for (size_t i = 0; rem && i < st(h)->n_remediation; i++) {
                 json_t *t = json_array();
-                for (size_t k = 0; t && k < h->state.remediation[i].n_attempts; k++)
-                        json_array_append_new(t, json_integer(h->state.remediation[i].attempts[k]));
+                for (size_t k = 0; t && k < st(h)->remediation[i].n_attempts; k++)
+                        json_array_append_new(t, json_integer(st(h)->remediation[i].attempts[k]));
                 json_array_append_new(rem, json_pack("{s:s,s:o}", "check",
-                                                     h->state.remediation[i].name, "attempts", t));
+                                                     st(h)->remediation[i].name, "attempts", t));
         }
         o = json_pack("{s:s,s:s,s:{s:s,s:s,s:s},s:o,s:o,s:o}", "verdict",
                       h->have_verdict ? policy_verdict_to_string(h->verdict) : "unknown", "failing",
@@ -723,24 +712,16 @@ json_t *heal_status_json(Heal *h) {
                       policy_action_to_string(h->decision.action), "reason",
                       policy_reason_to_string(h->decision.reason), "message", h->decision.message,
                       "group", groupview_json(h->view), "remediation", rem, "history", hist);
-        if (o && h->state.requested)
+        if (o && st(h)->requested)
                 json_object_set_new(o, "replacement",
                                     json_pack("{s:s,s:I,s:b}", "action",
-                                              replace_action_to_string(h->state.action),
-                                              "requested_at", (json_int_t) h->state.requested_at,
-                                              "confirmed", h->state.confirmed));
+                                              replace_action_to_string(st(h)->action),
+                                              "requested_at", (json_int_t) st(h)->requested_at,
+                                              "confirmed", st(h)->confirmed));
         return o;
 }
 
 /* ---- for lifecycle.c ---------------------------------------------------------------- */
-
-State *heal_state(Heal *h) {
-        return &h->state;
-}
-
-void heal_save_state(Heal *h) {
-        save_state(h);
-}
 
 void heal_request_replacement(Heal *h, const char *why) {
         if (h->forced)

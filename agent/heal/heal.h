@@ -12,16 +12,39 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "imds/imds.h"
-#include "daemon/manager.h"
-#include "checks/plugin.h"
+#include "aws/aws.h"
+#include "aws/metrics.h"
+#include "bus/remedy.h"
+#include "checks/monitor.h"
+#include "config/config.h"
+#include "imds/imds-parse.h"
+#include "state/state.h"
 
-Heal *heal_new(Manager *m);
+typedef struct Heal Heal;
+
+/*
+ * What healing gets from the daemon, which owns every part and keeps this struct current
+ * (a reload swaps config, the region makes aws): heal keeps a pointer, never a copy.
+ */
+typedef struct HealContext {
+        sd_event *event;
+        const Config *config;
+        Aws *aws;                     /* NULL until the region is known: report only */
+        const ImdsIdentity *identity; /* valid once heal_set_identity() was called */
+        Monitor *monitor;             /* read only: the checks and their states */
+        Remedy *bus;                  /* the daemon's one system-bus connection */
+        StateStore *state;            /* NULL until the identity is known */
+        void (*metric)(MetricsInstanceMetric which, double value, void *userdata);
+        void (*changed)(void *userdata); /* the summary may have changed (STATUS=) */
+        void *userdata;
+} HealContext;
+
+Heal *heal_new(const HealContext *ctx);
 Heal *heal_free(Heal *h);
 
-/* The identity is known: load the persisted state and start deciding. */
-void heal_set_identity(Heal *h, const ImdsIdentity *id);
-/* A reload swapped m->config: drop remediation bookkeeping of checks that are gone. */
+/* The identity is known and ctx->state open: start deciding. */
+void heal_set_identity(Heal *h);
+/* A reload swapped ctx->config: drop remediation bookkeeping of checks that are gone. */
 void heal_config_changed(Heal *h);
 /* Check i of the monitor has a new result. */
 void heal_check_result(Heal *h, size_t i, const PluginResult *result, bool changed);
@@ -39,10 +62,6 @@ bool heal_membership_known(Heal *h);
 /* 1 healthy, 0 not (InstanceHealthy metric); -1 before any verdict. */
 int heal_instance_healthy(Heal *h);
 
-/* For lifecycle.c, which keeps its progress in the same persisted State. */
-#include "state/state.h"
-State *heal_state(Heal *h);
-void heal_save_state(Heal *h);
 /* A lifecycle notice listed in hooks.replace_on: treat the instance as unhealthy (why
  * stands in for DROVER_CHECKS), so the replacement goes through the same policy, fleet
  * guard, brakes and persisted request as a failed check. Once per run. */

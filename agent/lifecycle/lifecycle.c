@@ -11,11 +11,10 @@
 
 #include "aws/autoscaling.h"
 #include "checks/check.h"
-#include "heal/heal.h"
 #include "checks/hooks.h"
 #include "lifecycle/lifecycle.h"
+#include "base/history.h"
 #include "base/log.h"
-#include "daemon/manager.h"
 #include "checks/monitor.h"
 #include "bus/remedy.h"
 #include "base/util.h"
@@ -25,7 +24,6 @@
 #define COMPLETE_MAX_FAILURES 5
 #define DESCRIBE_BACKOFF_CAP_USEC (120 * USEC_PER_SEC)
 #define HANDLED_MAX 32
-#define HISTORY_MAX 16
 
 enum { N_TARGET, N_SPOT, N_REBALANCE, N_SCHEDULED, _N_MAX };
 
@@ -34,8 +32,7 @@ typedef enum Phase { PHASE_HOOKS, PHASE_READY, PHASE_COMPLETE } Phase;
 static const char *const phase_names[] = { "hooks", "waiting-for-readiness", "completing" };
 
 struct Lifecycle {
-        Manager *m;
-        Remedy *remedy;
+        const LifecycleContext *ctx;
         sd_event_source *tick;
         ImdsCall *imds[_N_MAX];
         unsigned pending;
@@ -73,8 +70,7 @@ struct Lifecycle {
 
         char *handled[HANDLED_MAX + 1];
         size_t n_handled;
-        char history[HISTORY_MAX][192];
-        size_t n_history;
+        History history;
 };
 
 static void evaluate(Lifecycle *l);
@@ -82,37 +78,40 @@ static void next_hook(Lifecycle *l);
 static void try_complete(Lifecycle *l);
 
 static const Config *cfg(Lifecycle *l) {
-        return l->m->config;
+        return l->ctx->config;
 }
 
 static StateLifecycle *record(Lifecycle *l) {
-        return &heal_state(l->m->heal)->lifecycle;
+        return &state_store_get(l->ctx->state)->lifecycle;
 }
 
 static time_t unix_now(void) {
         return (time_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC);
 }
 
+static void save_state(Lifecycle *l) {
+        int r = state_store_save(l->ctx->state);
+
+        if (r < 0)
+                log_error_errno(r,
+                                "cannot save lifecycle progress in %s: %m (hooks may run again "
+                                "after a restart)",
+                                state_store_dir(l->ctx->state));
+}
+
 static void remember(Lifecycle *l, const char *fmt, ...) _printf_(2, 3);
 static void remember(Lifecycle *l, const char *fmt, ...) {
-        char stamp[32], text[160];
-        time_t t = unix_now();
-        struct tm tm;
+        char text[HISTORY_LINE];
         va_list ap;
 
         va_start(ap, fmt);
         vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
-        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-        if (l->n_history == HISTORY_MAX)
-                memmove(l->history, l->history[1], (HISTORY_MAX - 1) * sizeof(l->history[0]));
-        else
-                l->n_history++;
-        snprintf(l->history[l->n_history - 1], sizeof(l->history[0]), "%s %s", stamp, text);
+        history_add(&l->history, unix_now(), "%s", text);
 }
 
 static const char *group_name(Lifecycle *l) {
-        return l->group_name ? l->group_name : heal_group_name(l->m->heal);
+        return l->group_name ? l->group_name : l->ctx->group_name(l->ctx->userdata);
 }
 
 /* ---- the job --------------------------------------------------------------------- */
@@ -134,7 +133,7 @@ static void finish_job(Lifecycle *l, const char *what) {
         StateLifecycle *rec = record(l);
 
         rec->completed = true;
-        heal_save_state(l->m->heal);
+        save_state(l);
         if (l->n_handled == HANDLED_MAX) {
                 free(l->handled[0]);
                 memmove(l->handled, l->handled + 1, (HANDLED_MAX - 1) * sizeof(char *));
@@ -192,15 +191,15 @@ static void try_complete(Lifecycle *l) {
                 finish_job(l, what);
                 return;
         }
-        if (c == LIFECYCLE_COMPLETE_WAIT || !l->m->aws || isempty(group_name(l))) {
+        if (c == LIFECYCLE_COMPLETE_WAIT || !l->ctx->aws || isempty(group_name(l))) {
                 if (unix_now() - l->phase_since > COMPLETE_WAIT_MAX_SEC)
                         finish_job(l, "the group never held the instance for the hook");
                 return;
         }
         log_info("%s: CompleteLifecycleAction %s %s", lifecycle_event_to_string(l->plan.event),
                  l->complete_name, l->result);
-        r = asg_complete_lifecycle_action(l->m->aws, group_name(l), l->complete_name,
-                                          l->m->identity.instance_id, l->result, on_complete, l,
+        r = asg_complete_lifecycle_action(l->ctx->aws, group_name(l), l->complete_name,
+                                          l->ctx->identity->instance_id, l->result, on_complete, l,
                                           &l->complete_call);
         if (r < 0)
                 on_complete(r, NULL, NULL, l);
@@ -214,11 +213,11 @@ static void enter_complete(Lifecycle *l, const char *result) {
 }
 
 static bool ready(Lifecycle *l) {
-        size_t n = monitor_n_checks(l->m->monitor);
+        size_t n = monitor_n_checks(l->ctx->monitor);
 
         for (size_t i = 0; i < n; i++)
-                if (monitor_check_config(l->m->monitor, i)->role == CHECK_ROLE_READINESS &&
-                    check_state(monitor_check(l->m->monitor, i)) != CHECK_STATE_PASSING)
+                if (monitor_check_config(l->ctx->monitor, i)->role == CHECK_ROLE_READINESS &&
+                    check_state(monitor_check(l->ctx->monitor, i)) != CHECK_STATE_PASSING)
                         return false;
         return true;
 }
@@ -247,7 +246,7 @@ static void hooks_finished(Lifecycle *l) {
                          isempty(l->plan.event_code) ? "notice" : l->plan.event_code);
                 log_notice("%s: replace_on asks for a replacement ahead of it", why);
                 remember(l, "%s: replacement asked of the healer", why);
-                heal_request_replacement(l->m->heal, why);
+                l->ctx->request_replacement(why, l->ctx->userdata);
         }
         if (!l->plan.complete) {
                 finish_job(l, l->plan.unconfigured ? "no lifecycle hook name configured, "
@@ -290,8 +289,8 @@ static void on_hook_step(const char *name, bool ok, const PluginResult *res, voi
                 log_warning("%s: the lifecycle record is full; it would run again after a "
                             "restart",
                             path);
-        heal_save_state(l->m->heal);
-        manager_metric(l->m, METRICS_LIFECYCLE_HOOK_RUN, 1);
+        save_state(l);
+        l->ctx->metric(METRICS_LIFECYCLE_HOOK_RUN, 1, l->ctx->userdata);
         log_fields(ok ? LOG_INFO : LOG_WARNING, NULL, "hook %s %s%s%s%s", path,
                    ok ? "succeeded" : "failed", res && res->timed_out ? " (timed out, killed)" : "",
                    ok ? "" : ": ", res && res->output && !ok ? res->output->message : "");
@@ -343,9 +342,9 @@ static int start_hook(Lifecycle *l, const char *dir, char **names, size_t which)
         if (p->deadline > 0)
                 timeout = MIN(timeout, MAX(1.0, (double) (p->deadline - unix_now())));
         snprintf(ev, sizeof(ev), "DROVER_EVENT=%s", dir);
-        snprintf(inst, sizeof(inst), "DROVER_INSTANCE_ID=%s", l->m->identity.instance_id);
+        snprintf(inst, sizeof(inst), "DROVER_INSTANCE_ID=%s", l->ctx->identity->instance_id);
         snprintf(region, sizeof(region), "DROVER_REGION=%s",
-                 l->m->aws ? aws_region(l->m->aws) : l->m->identity.region);
+                 l->ctx->aws ? aws_region(l->ctx->aws) : l->ctx->identity->region);
         snprintf(asg, sizeof(asg), "DROVER_ASG=%s", strempty(group_name(l)));
         snprintf(hook, sizeof(hook), "DROVER_LIFECYCLE_HOOK=%s", p->complete ? p->complete : "");
         if (p->deadline > 0)
@@ -358,7 +357,7 @@ static int start_hook(Lifecycle *l, const char *dir, char **names, size_t which)
         l->current_dir = dir;
         note_attempt(l, l->current);
         log_info("running hook %s (timeout %.0f s)", l->current, timeout);
-        return hooks_run(l->m->event, &cfg(l)->hooks, dir, env, skip, timeout, on_hook_step,
+        return hooks_run(l->ctx->event, &cfg(l)->hooks, dir, env, skip, timeout, on_hook_step,
                          on_hook_done, l, &l->hook);
 }
 
@@ -401,10 +400,10 @@ static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata) {
         Lifecycle *l = userdata;
         const char *gs = l->have_group_state ? l->group_state : NULL;
 
-        if (l->m->aws && !l->heartbeat_call && !l->complete_call && !isempty(group_name(l)) &&
+        if (l->ctx->aws && !l->heartbeat_call && !l->complete_call && !isempty(group_name(l)) &&
             lifecycle_completion(l->plan.event, gs) == LIFECYCLE_COMPLETE_NOW)
-                (void) asg_record_heartbeat(l->m->aws, group_name(l), l->complete_name,
-                                            l->m->identity.instance_id, on_heartbeat_done, l,
+                (void) asg_record_heartbeat(l->ctx->aws, group_name(l), l->complete_name,
+                                            l->ctx->identity->instance_id, on_heartbeat_done, l,
                                             &l->heartbeat_call);
         (void) sd_event_source_set_time_relative(
                 s, (uint64_t) (cfg(l)->hooks.heartbeat_interval * USEC_PER_SEC));
@@ -441,7 +440,7 @@ static void start_job(Lifecycle *l, const LifecyclePlan *p) {
         l->heartbeats = 0;
         if (!p->resume) {
                 lifecycle_record_start(record(l), p->event, p->key);
-                heal_save_state(l->m->heal);
+                save_state(l);
         }
         log_notice("lifecycle event %s (%s)%s", ev, p->key,
                    p->resume ? ": resuming what was left when drover stopped" : "");
@@ -452,21 +451,22 @@ static void start_job(Lifecycle *l, const LifecyclePlan *p) {
                            "controllers)",
                            ev, p->event == LIFECYCLE_EVENT_LAUNCH ? "launch" : "terminate");
         if (p->unit && !l->unit_job) {
-                r = remedy_start_unit(l->remedy, p->unit, UNIT_TIMEOUT_USEC, on_unit_done, l,
+                r = remedy_start_unit(l->ctx->bus, p->unit, UNIT_TIMEOUT_USEC, on_unit_done, l,
                                       &l->unit_job);
                 if (r < 0)
                         log_warning_errno(r, "cannot start %s: %m", p->unit);
         }
         if (l->plan.complete)
-                (void) sd_event_add_time_relative(l->m->event, &l->heartbeat_timer, CLOCK_BOOTTIME,
-                                                  0, USEC_PER_SEC / 10, on_heartbeat, l);
+                (void) sd_event_add_time_relative(l->ctx->event, &l->heartbeat_timer,
+                                                  CLOCK_BOOTTIME, 0, USEC_PER_SEC / 10,
+                                                  on_heartbeat, l);
         next_hook(l);
 }
 
 /* ---- watching ---------------------------------------------------------------------- */
 
 static bool want_describe(Lifecycle *l) {
-        if (!l->m->aws || l->describe || now_usec(CLOCK_BOOTTIME) < l->next_describe)
+        if (!l->ctx->aws || l->describe || now_usec(CLOCK_BOOTTIME) < l->next_describe)
                 return false;
         if (!l->have_group_state)
                 return !l->standalone || l->target == LIFECYCLE_TARGET_TERMINATED;
@@ -535,8 +535,8 @@ static void observed(Lifecycle *l) {
         if (--l->pending > 0)
                 return;
         if (want_describe(l)) {
-                int r = asg_describe_instance(l->m->aws, l->m->identity.instance_id, on_describe, l,
-                                              &l->describe);
+                int r = asg_describe_instance(l->ctx->aws, l->ctx->identity->instance_id,
+                                              on_describe, l, &l->describe);
                 if (r >= 0)
                         return;
         }
@@ -631,7 +631,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;        /* the last round is still out: IMDS is slow, do not pile up */
         l->pending = _N_MAX + 1; /* held until every call is out */
         for (int i = 0; i < _N_MAX; i++)
-                if (imds_get(l->m->imds, paths[i], cbs[i], l, &l->imds[i]) < 0)
+                if (imds_get(l->ctx->imds, paths[i], cbs[i], l, &l->imds[i]) < 0)
                         l->pending--;
         observed(l);
         return 0;
@@ -639,14 +639,13 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* ---- the module's surface ---------------------------------------------------------- */
 
-Lifecycle *lifecycle_new(Manager *m) {
+Lifecycle *lifecycle_new(const LifecycleContext *ctx) {
         Lifecycle *l = calloc(1, sizeof(*l));
 
         if (!l)
                 return NULL;
-        l->m = m;
-        if (remedy_new(m->event, &l->remedy) < 0 ||
-            sd_event_add_time_relative(m->event, &l->tick, CLOCK_BOOTTIME, 0, USEC_PER_SEC / 20,
+        l->ctx = ctx;
+        if (sd_event_add_time_relative(ctx->event, &l->tick, CLOCK_BOOTTIME, 0, USEC_PER_SEC / 20,
                                        on_tick, l) < 0)
                 return lifecycle_free(l);
         return l;
@@ -660,7 +659,6 @@ Lifecycle *lifecycle_free(Lifecycle *l) {
                 imds_call_cancel(l->imds[i]);
         aws_call_cancel(l->describe);
         remedy_job_cancel(l->unit_job);
-        remedy_free(l->remedy);
         sd_event_source_disable_unref(l->tick);
         for (size_t i = 0; i < l->n_handled; i++)
                 free(l->handled[i]);
@@ -673,8 +671,8 @@ json_t *lifecycle_status_json(Lifecycle *l) {
         const StateLifecycle *rec = record(l);
         json_t *hist = json_array(), *done = json_array(), *sched = json_array(), *o;
 
-        for (size_t i = 0; hist && i < l->n_history; i++)
-                json_array_append_new(hist, json_string(l->history[i]));
+        for (size_t i = 0; hist && i < l->history.n; i++)
+                json_array_append_new(hist, json_string(l->history.lines[i]));
         for (size_t i = 0; done && i < rec->n_hooks_done; i++)
                 json_array_append_new(done, json_string(rec->hooks_done[i]));
         for (size_t i = 0; sched && i < l->n_scheduled; i++)

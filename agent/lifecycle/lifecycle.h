@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "aws/metrics.h"
 #include "base/macro.h"
 #include "state/state.h"
 
@@ -168,11 +169,39 @@ unsigned lifecycle_record_failed(const StateLifecycle *rec);
 
 /* ---- the watcher ---- */
 
-typedef struct Manager Manager;
 typedef struct Lifecycle Lifecycle;
+/* Pointers only: this header is also the pure planner's, which needs none of them. */
+typedef struct sd_event sd_event;
+typedef struct Aws Aws;
+typedef struct Imds Imds;
+typedef struct ImdsIdentity ImdsIdentity;
+typedef struct Monitor Monitor;
+typedef struct Remedy Remedy;
+
+/*
+ * What the watcher gets from the daemon, which owns every part and keeps this struct
+ * current (a reload swaps config): the watcher keeps a pointer, never a copy. The
+ * callbacks are how it reaches healing without knowing it exists.
+ */
+typedef struct LifecycleContext {
+        sd_event *event;
+        const Config *config;
+        Aws *aws; /* NULL until the region is known */
+        Imds *imds;
+        const ImdsIdentity *identity;
+        Monitor *monitor;  /* read only: readiness checks gate a launch */
+        Remedy *bus;       /* the daemon's one system-bus connection */
+        StateStore *state; /* its progress lives in state->lifecycle */
+        void (*metric)(MetricsInstanceMetric which, double value, void *userdata);
+        /* The group this instance is in as last answered (heal's), or NULL. */
+        const char *(*group_name)(void *userdata);
+        /* hooks.replace_on: have healing treat the instance as unhealthy. */
+        void (*request_replacement)(const char *why, void *userdata);
+        void *userdata;
+} LifecycleContext;
 
 /* Starts polling; call once the identity (and so the persisted state) is known. */
-Lifecycle *lifecycle_new(Manager *m);
+Lifecycle *lifecycle_new(const LifecycleContext *ctx);
 /* Cancels polls, calls and hooks (killing their process groups). NULL ok. */
 Lifecycle *lifecycle_free(Lifecycle *l);
 /* What it sees, what runs, what ran: for `drover status --json`. */

@@ -251,3 +251,55 @@ void state_remediation_add(StateRemediation *r, time_t t) {
         }
         r->attempts[r->n_attempts++] = t;
 }
+
+/* ---- the store: one State, its file, shared by heal and lifecycle ------------------ */
+
+struct StateStore {
+        char *dir;
+        State state;
+};
+
+int state_store_open(const char *dir, const char *instance_id, StateStore **ret,
+                     int *ret_load_error) {
+        StateStore *s;
+        char boot[37] = "";
+        int r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s || !(s->dir = strdup(dir))) {
+                free(s);
+                return -ENOMEM;
+        }
+        (void) state_boot_id(boot);
+        r = state_load(dir, instance_id, boot, &s->state);
+        if (r < 0) {
+                /* A memory, never the truth: start empty rather than not at all. */
+                s->state = (State){};
+                snprintf(s->state.instance_id, sizeof(s->state.instance_id), "%s", instance_id);
+                snprintf(s->state.boot_id, sizeof(s->state.boot_id), "%s", boot);
+        }
+        *ret_load_error = MIN(r, 0);
+        *ret = s;
+        return 0;
+}
+
+State *state_store_get(StateStore *s) {
+        return &s->state;
+}
+
+const char *state_store_dir(const StateStore *s) {
+        return s->dir;
+}
+
+int state_store_save(StateStore *s) {
+        return state_save(s->dir, &s->state);
+}
+
+StateStore *state_store_free(StateStore *s) {
+        if (!s)
+                return NULL;
+        state_done(&s->state);
+        free(s->dir);
+        free(s);
+        return NULL;
+}

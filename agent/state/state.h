@@ -70,3 +70,19 @@ int state_boot_id(char ret[static 37]);
 int state_remediation(State *s, const char *check, StateRemediation **ret);
 /* Appends an attempt, dropping the oldest beyond STATE_MAX_ATTEMPTS. */
 void state_remediation_add(StateRemediation *r, time_t t);
+
+/*
+ * The store: the one State of this instance and boot, owned by the daemon and handed to
+ * heal and lifecycle, which each keep their part of it. Opening never fails for a bad
+ * file: an unreadable one is an empty State, with the error in *ret_load_error (0 when
+ * the file was fine or absent) for the caller to report. -ENOMEM only.
+ */
+typedef struct StateStore StateStore;
+int state_store_open(const char *dir, const char *instance_id, StateStore **ret,
+                     int *ret_load_error);
+State *state_store_get(StateStore *s);
+const char *state_store_dir(const StateStore *s);
+/* Writes the file (atomically); the caller says what a failure means. */
+int state_store_save(StateStore *s);
+StateStore *state_store_free(StateStore *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(StateStore *, state_store_free)
