@@ -87,13 +87,44 @@ static int on_job_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* Connects on first use, so a host without a system bus only fails remediation. */
+static void drop_bus(Remedy *r) {
+        r->job_removed = sd_bus_slot_unref(r->job_removed);
+        if (r->bus) {
+                (void) sd_bus_detach_event(r->bus);
+                r->bus = sd_bus_flush_close_unref(r->bus);
+        }
+}
+
+/* The connection is gone: every job on it but keep ends as a failed call. */
+static void reset_bus(Remedy *r, RemedyJob *keep) {
+        RemedyJob *j, *next;
+
+        drop_bus(r);
+        for (j = r->jobs; j; j = next) {
+                next = j->next;
+                if (j != keep)
+                        job_finish(j, -ECONNRESET, NULL);
+        }
+}
+
+static bool connection_gone(int k) {
+        return k == -ENOTCONN || k == -ECONNRESET || k == -EPIPE;
+}
+
+/*
+ * Connects on first use, so a host without a system bus only fails remediation; and
+ * again after the bus went away (dbus restarted), which sd-bus never does by itself.
+ * Jobs queued on the old connection cannot hear their JobRemoved any more: they end
+ * now, as failed calls, rather than at their timeout.
+ */
 static int remedy_connect(Remedy *r) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int k;
 
-        if (r->bus)
+        if (r->bus && sd_bus_is_open(r->bus) > 0)
                 return 0;
+        if (r->bus)
+                reset_bus(r, NULL);
         k = sd_bus_open_system(&bus);
         if (k < 0)
                 return k;
@@ -128,11 +159,7 @@ Remedy *remedy_free(Remedy *r) {
                 return NULL;
         while (r->jobs)
                 job_free(r->jobs);
-        sd_bus_slot_unref(r->job_removed);
-        if (r->bus) {
-                (void) sd_bus_detach_event(r->bus);
-                sd_bus_flush_close_unref(r->bus);
-        }
+        drop_bus(r);
         sd_event_unref(r->event);
         free(r);
         return NULL;
@@ -160,6 +187,15 @@ static int unit_job(Remedy *r, const char *method, const char *unit, uint64_t ti
         }
         k = sd_bus_call_method_async(r->bus, &j->call, SD_DEST, SD_PATH, SD_MANAGER, method,
                                      on_restart_reply, j, "ss", unit, "replace");
+        if (connection_gone(k)) {
+                /* The bus went away and the loop has not noticed yet: once more, anew. */
+                reset_bus(r, j);
+                k = remedy_connect(r);
+                if (k >= 0)
+                        k = sd_bus_call_method_async(r->bus, &j->call, SD_DEST, SD_PATH, SD_MANAGER,
+                                                     method, on_restart_reply, j, "ss", unit,
+                                                     "replace");
+        }
         if (k >= 0)
                 k = sd_event_add_time_relative(r->event, &j->timer, CLOCK_MONOTONIC, timeout_usec,
                                                USEC_PER_SEC, on_job_timeout, j);

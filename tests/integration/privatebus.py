@@ -16,18 +16,32 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 class FakeSystemd:
     def __init__(self, workdir, job_delay=0.2):
         self.workdir = workdir
+        self.job_delay = job_delay
         self.log = os.path.join(workdir, "systemd-calls.jsonl")
-        sock = os.path.join(workdir, "bus.sock")
-        self.address = f"unix:path={sock}"
+        self.address = f"unix:path={os.path.join(workdir, 'bus.sock')}"
+        self.start()
+
+    def start(self):
+        sock = os.path.join(self.workdir, "bus.sock")
         self.bus = subprocess.Popen(
             ["dbus-daemon", "--session", "--nofork", "--nopidfile", f"--address={self.address}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait_for(lambda: os.path.exists(sock), "dbus-daemon socket")
-        ready = os.path.join(workdir, "fake-systemd.ready")
+        ready = os.path.join(self.workdir, "fake-systemd.ready")
         self.manager = subprocess.Popen(
             ["/usr/bin/python3", os.path.join(HERE, "fake_systemd.py"), "--address", self.address,
-             "--log", self.log, "--ready-file", ready, "--job-delay", str(job_delay)])
+             "--log", self.log, "--ready-file", ready, "--job-delay", str(self.job_delay)])
         _wait_for(lambda: os.path.exists(ready), "fake systemd manager")
+
+    def restart(self):
+        """dbus restarted: every connection to it is gone; the manager comes back."""
+        self.stop()
+        for f in ("bus.sock", "fake-systemd.ready"):
+            try:
+                os.unlink(os.path.join(self.workdir, f))
+            except FileNotFoundError:
+                pass
+        self.start()
 
     def calls(self, method=None):
         if not os.path.exists(self.log):

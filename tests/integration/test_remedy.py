@@ -32,3 +32,21 @@ def test_no_bus_is_an_error_not_a_crash(tmp_path):
                        env=env)
     assert p.returncode == 1
     assert p.stdout.startswith("result=-")
+
+
+def test_reconnects_after_the_bus_restarts(fake_systemd):
+    """One connection for the daemon's life must not mean one bus for its life: after a
+    dbus restart the next RestartUnit goes out on a new connection and succeeds."""
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=fake_systemd.address)
+    p = subprocess.Popen([DRIVER, "nginx.service", "5", "2"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert p.stdout.readline() == "result=0 job_result=done\n"
+        fake_systemd.restart()
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        assert p.stdout.readline() == "result=0 job_result=done\n"
+        assert p.wait(timeout=30) == 0
+    finally:
+        p.kill()
+    assert len(fake_systemd.calls("RestartUnit")) == 2
