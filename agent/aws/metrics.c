@@ -4,7 +4,6 @@
 #include <stdarg.h>
 #include <strings.h>
 #include <time.h>
-#include <zlib.h>
 
 #include "aws/metrics.h"
 
@@ -23,7 +22,6 @@
 #define MAX_AHEAD_MS ((2ULL * 3600 - 300) * 1000)
 /* Interned metric identities: a hostile plugin inventing labels must not eat memory. */
 #define SERIES_BYTES_MAX (8U * 1024 * 1024)
-#define GZIP_INPUT_MAX (64U * 1024 * 1024)
 #define YEAR_9999_END 253402300799ULL
 
 typedef struct Series {
@@ -689,37 +687,6 @@ int metrics_batch_done(Metrics *m, uint64_t id, MetricsOutcome outcome) {
                 queue_remove(m, i);
         }
         return found ? 0 : -ENOENT;
-}
-
-int metrics_gzip(const void *body, size_t len, void **ret, size_t *ret_len) {
-        _cleanup_free_ void *out = NULL;
-        z_stream z = {};
-        uLong bound;
-        int r;
-
-        if ((!body && len > 0) || len > GZIP_INPUT_MAX)
-                return -EINVAL;
-        /* windowBits 15 + 16: a gzip wrapper rather than zlib's. */
-        if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-            Z_OK)
-                return -ENOMEM;
-        bound = deflateBound(&z, (uLong) len);
-        out = malloc(bound);
-        if (!out) {
-                (void) deflateEnd(&z);
-                return -ENOMEM;
-        }
-        z.next_in = (Bytef *) body;
-        z.avail_in = (uInt) len;
-        z.next_out = out;
-        z.avail_out = (uInt) bound;
-        r = deflate(&z, Z_FINISH);
-        (void) deflateEnd(&z);
-        if (r != Z_STREAM_END)
-                return -EIO;
-        *ret_len = z.total_out;
-        *ret = TAKE_PTR(out);
-        return 0;
 }
 
 /* ---- DESIGN.md's metric set ---- */

@@ -183,6 +183,3 @@ typedef enum MetricsOutcome {
 /* Tells how batch id went. Failed data stays where it was in the queue, so the next
  * flush sends it again, in the same order, once. -ENOENT for an unknown id. */
 int metrics_batch_done(Metrics *m, uint64_t id, MetricsOutcome outcome);
-
-/* gzip (RFC 1952) of a body, for Content-Encoding: gzip. *ret is malloc'd. */
-int metrics_gzip(const void *body, size_t len, void **ret, size_t *ret_len);

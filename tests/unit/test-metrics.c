@@ -6,7 +6,6 @@
 #include <cmocka.h>
 #include <math.h>
 #include <stdio.h>
-#include <zlib.h>
 
 #include "aws/metrics.h"
 
@@ -718,44 +717,6 @@ static void test_design_metric_set(void **state) {
         assert_string_equal(metrics_instance_metric_name(METRICS_DROPPED), "MetricsDropped");
 }
 
-static void test_gzip(void **state) {
-        static const char *const inputs[] = {
-                "",
-                "Action=PutMetricData&Version=2010-08-01",
-        };
-        _cleanup_free_ char *big = malloc(200000);
-
-        for (size_t i = 0; i < 200000; i++)
-                big[i] = "abcdefgh&="[i % 10];
-        for (size_t i = 0; i <= ELEMENTSOF(inputs); i++) {
-                const char *in = i < ELEMENTSOF(inputs) ? inputs[i] : big;
-                size_t len = i < ELEMENTSOF(inputs) ? strlen(in) : 200000;
-                _cleanup_free_ void *gz = NULL;
-                _cleanup_free_ char *back = malloc(len + 1);
-                size_t gz_len = 0;
-                z_stream z = {};
-
-                assert_int_equal(metrics_gzip(in, len, &gz, &gz_len), 0);
-                assert_true(gz_len >= 18);
-                assert_int_equal(((unsigned char *) gz)[0], 0x1f);
-                assert_int_equal(((unsigned char *) gz)[1], 0x8b);
-                assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
-                z.next_in = gz;
-                z.avail_in = gz_len;
-                z.next_out = (Bytef *) back;
-                z.avail_out = len + 1;
-                assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
-                assert_int_equal(z.total_out, len);
-                inflateEnd(&z);
-                assert_memory_equal(back, in, len);
-                if (len == 200000)
-                        assert_true(gz_len < len / 10);
-        }
-        void *out = NULL;
-        size_t out_len = 0;
-        assert_int_equal(metrics_gzip(NULL, 5, &out, &out_len), -EINVAL);
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_unit_mapping),
@@ -775,7 +736,6 @@ int main(void) {
                 cmocka_unit_test(test_failed_then_merged),
                 cmocka_unit_test(test_rejected_and_stale),
                 cmocka_unit_test(test_design_metric_set),
-                cmocka_unit_test(test_gzip),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
