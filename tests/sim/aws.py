@@ -36,6 +36,8 @@ def _fault_error(service, fault):
         if service == "ec2":
             return "RequestLimitExceeded", "Request limit exceeded.", 503
         return "Throttling", "Rate exceeded", 400
+    if fault.code:
+        return fault.code, fault.message or f"{fault.code} (injected)", fault.status
     if fault.status == 503:
         return ("Unavailable" if service == "ec2" else "ServiceUnavailable",
                 "The service is unavailable. Please try again shortly.", 503)

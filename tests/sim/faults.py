@@ -28,6 +28,14 @@ class Fault:
         self.seconds = float(spec.get("seconds", 2.0))
         if not 100 <= self.status <= 599 or not 0 <= self.seconds <= 600:
             raise FaultError("status must be 100..599 and seconds 0..600")
+        # "status" faults may name the AWS error code and message to answer with.
+        self.code = spec.get("code")
+        self.message = spec.get("message")
+        if self.code is not None and not (isinstance(self.code, str) and
+                                          self.code.replace(".", "").isalnum()):
+            raise FaultError("code must be an AWS error code such as AccessDenied")
+        if self.message is not None and not isinstance(self.message, str):
+            raise FaultError("message must be a string")
         self.hits = 0
 
     def matches(self, endpoint, path, action, instance):
@@ -44,7 +52,8 @@ class Fault:
     def to_json(self):
         return {"endpoint": self.endpoint, "kind": self.kind, "path": self.path,
                 "instance": self.instance, "remaining": self.remaining,
-                "status": self.status, "seconds": self.seconds, "hits": self.hits}
+                "status": self.status, "seconds": self.seconds, "hits": self.hits,
+                "code": self.code, "message": self.message}
 
 
 class Faults:

@@ -99,7 +99,7 @@ class World:
     def __init__(self, *, asg_name="drover-asg", instances=1, min_size=None,
                  max_size=None, desired=None, grace=0, region="us-east-1", spot=False,
                  tags_in_imds=True, time_scale=1.0, launch_delay=1.0,
-                 terminate_delay=1.0, standalone=0):
+                 terminate_delay=1.0, standalone=0, replace_delay=0.0):
         self.lock = threading.RLock()
         self.clock = Clock(time_scale)
         self.region = region
@@ -112,6 +112,9 @@ class World:
         self.tags_in_imds = tags_in_imds
         self.launch_delay = launch_delay
         self.terminate_delay = terminate_delay
+        # How long the group leaves an Unhealthy instance InService before it replaces it
+        # (AWS takes a while too): the window in which operators can still intervene.
+        self.replace_delay = replace_delay
         self.created = time.time()
         self.hooks = {}                 # name -> hook dict (botocore LifecycleHook shape)
         self.suspended = {}             # process -> reason
@@ -243,6 +246,8 @@ class World:
             inst = self.get(instance_id)
             if health not in ("Healthy", "Unhealthy"):
                 raise ModelError("Valid values for HealthStatus are Healthy and Unhealthy")
+            if health == "Unhealthy" and inst.health != "Unhealthy":
+                inst.unhealthy_since = self.clock.model()
             inst.health = health
             inst.respect_grace = respect_grace
 
@@ -324,7 +329,9 @@ class World:
         elif s == "InService" and inst.health == "Unhealthy" and inst.in_group:
             in_grace = inst.respect_grace and \
                 now < inst.launched_model + self.grace
-            if not in_grace and not ({"ReplaceUnhealthy", "Terminate"} & set(self.suspended)):
+            waited = now >= getattr(inst, "unhealthy_since", now) + self.replace_delay
+            if waited and not in_grace and \
+                    not ({"ReplaceUnhealthy", "Terminate"} & set(self.suspended)):
                 self.begin_terminate(inst, "At {now} an instance was taken out of "
                                      "service in response to a user health-check")
         elif s == "Terminating" and now >= inst.timer:

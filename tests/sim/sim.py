@@ -49,6 +49,7 @@ class App:
                            tags_in_imds=not args.no_tags_in_imds,
                            time_scale=args.time_scale, launch_delay=args.launch_delay,
                            terminate_delay=args.terminate_delay,
+                           replace_delay=args.replace_delay,
                            standalone=args.standalone)
         for name, transition, timeout, result in args.lifecycle_hook:
             self.put_hook(name, transition, int(timeout), result)
@@ -181,6 +182,9 @@ def parse_args(argv):
                    help="model seconds per wall second for the group's timers")
     p.add_argument("--launch-delay", type=float, default=1.0, help="model seconds")
     p.add_argument("--terminate-delay", type=float, default=1.0, help="model seconds")
+    p.add_argument("--replace-delay", type=float, default=0.0,
+                   help="model seconds an Unhealthy instance stays InService before the "
+                        "group replaces it")
     p.add_argument("--credential-ttl", type=float, default=6 * 3600,
                    help="wall seconds role credentials stay valid")
     p.add_argument("--lifecycle-hook", type=_hook_arg, action="append", default=[],

@@ -39,6 +39,20 @@ def test_fault_by_action_until_cleared(sim):
     cw.put_metric_data(Namespace="D", MetricData=[{"MetricName": "m", "Value": 1}])
 
 
+def test_status_fault_with_an_aws_code(sim):
+    """A permission that is missing, as AWS says it: the code and message reach clients."""
+    sim.fault("aws", path="SetInstanceHealth", kind="status", status=403, code="AccessDenied",
+              message="User is not authorized to perform: autoscaling:SetInstanceHealth")
+    asg = client(sim, "autoscaling")
+    with pytest.raises(ClientError) as e:
+        asg.set_instance_health(InstanceId=sim.instance_ids[0], HealthStatus="Unhealthy")
+    assert _err(e) == ("AccessDenied", 403)
+    assert "not authorized" in e.value.response["Error"]["Message"]
+    asg.describe_auto_scaling_groups()          # other actions unaffected
+    with pytest.raises(Exception):
+        sim.fault("aws", kind="status", code="no spaces allowed")
+
+
 def test_unavailable(sim):
     sim.fault("aws", kind="status", status=503, count=1)
     with pytest.raises(ClientError) as e:

@@ -75,6 +75,26 @@ def test_suspended_replace_unhealthy_holds(sim_factory):
     _wait_state(s, a, "Terminated")
 
 
+def test_replace_delay_leaves_a_window(sim_factory):
+    """--replace-delay: an Unhealthy instance stays InService that long before the group
+    replaces it, so an operator (or a test) can still intervene, as on AWS."""
+    import time
+    s = sim_factory(time_scale=SCALE, extra_args=["--replace-delay", "200"])  # 2 s of wall
+    (a,) = s.instance_ids
+    asg = client(s, "autoscaling")
+    asg.set_instance_health(InstanceId=a, HealthStatus="Unhealthy")
+    time.sleep(0.5)
+    inst = s.instance(a)
+    assert (inst["state"], inst["health"]) == ("InService", "Unhealthy")
+    # Set Healthy inside the window: nothing is replaced.
+    asg.set_instance_health(InstanceId=a, HealthStatus="Healthy")
+    time.sleep(2.5)
+    assert s.instance(a)["state"] == "InService"
+    # Unhealthy again, and left so: replaced after the delay.
+    asg.set_instance_health(InstanceId=a, HealthStatus="Unhealthy")
+    _wait_state(s, a, "Terminated")
+
+
 def test_grace_period_respected(sim_factory):
     s = sim_factory(time_scale=SCALE, health_check_grace=200)   # 2 s of wall time
     (a,) = s.instance_ids
