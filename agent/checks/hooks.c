@@ -85,7 +85,8 @@ void hooks_cancel(HookRun *h) {
                 hook_run_free(h);
 }
 
-static void run_next(HookRun *h);
+static int run_next(HookRun *h);
+static int on_finish(sd_event_source *s, void *userdata);
 
 static void on_hook_done(Plugin *p, PluginResult *res, void *userdata) {
         HookRun *h = userdata;
@@ -96,7 +97,8 @@ static void on_hook_done(Plugin *p, PluginResult *res, void *userdata) {
         h->failed += !ok;
         h->step(h->names[h->next - 1], ok, res, h->userdata);
         plugin_result_free(res);
-        run_next(h);
+        if (run_next(h) < 0)
+                on_finish(NULL, h); /* in the loop already: finish now */
 }
 
 /* Why a hook file may not be run, or NULL. */
@@ -126,7 +128,9 @@ static int on_finish(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-static void run_next(HookRun *h) {
+/* Starts the next hook, or schedules the finish. -ENOMEM when even that failed: then
+ * nothing is called and h is the caller's to deal with. */
+static int run_next(HookRun *h) {
         while (h->names[h->next]) {
                 const char *name = h->names[h->next++];
                 _cleanup_free_ char *path = NULL;
@@ -156,14 +160,13 @@ static void run_next(HookRun *h) {
                 }
                 argv[0] = path;
                 if (plugin_spawn(h->event, &spec, on_hook_done, h, &h->plugin) >= 0)
-                        return;
+                        return 0;
                 h->ran++;
                 h->failed++;
                 h->step(name, false, NULL, h->userdata);
         }
         /* Finish from the loop, never from inside hooks_run(). */
-        if (sd_event_add_defer(h->event, &h->defer, on_finish, h) < 0)
-                on_finish(NULL, h);
+        return sd_event_add_defer(h->event, &h->defer, on_finish, h) < 0 ? -ENOMEM : 0;
 }
 
 int hooks_run(sd_event *e, const HooksConfig *cfg, const char *event, char *const *env,
@@ -203,7 +206,12 @@ int hooks_run(sd_event *e, const HooksConfig *cfg, const char *event, char *cons
         }
         all[k] = NULL;
         h->names = all;
-        run_next(h);
+        r = run_next(h);
+        if (r < 0) {
+                /* Nothing was called back: the caller sees the error, and no freed run. */
+                hook_run_free(h);
+                return r;
+        }
         if (ret)
                 *ret = h;
         return 0;
