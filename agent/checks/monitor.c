@@ -127,11 +127,11 @@ Monitor *monitor_free(Monitor *m) {
         return NULL;
 }
 
-/* Index of the old slot whose check is defined exactly like cc, or -1. Definitions
- * include the name, which is unique, so at most one matches. */
+/* Index of the old slot whose state cc keeps (check_config_keeps_state()), or -1. The
+ * name is part of it and unique, so at most one matches. */
 static ssize_t find_same(const Monitor *m, const CheckConfig *cc) {
         for (size_t j = 0; j < m->n_slots; j++)
-                if (check_config_equal(m->slots[j]->cfg, cc))
+                if (check_config_keeps_state(m->slots[j]->cfg, cc))
                         return (ssize_t) j;
         return -1;
 }
@@ -154,6 +154,7 @@ int monitor_apply_config(Monitor *m, const Config *c) {
                 if (j >= 0) {
                         slots[i] = m->slots[j];
                         slots[i]->cfg = &c->checks[i];
+                        check_set_thresholds(slots[i]->check, c->checks[i].rise, c->checks[i].fall);
                         m->slots[j] = m->slots[--m->n_slots];
                 }
         }

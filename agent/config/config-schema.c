@@ -106,6 +106,7 @@ const KeyDef config_global_keys[] = {
         DUR("policy.jitter", policy.jitter, 0, 3600),
         ENUM("policy.standalone_action", policy.standalone_action, standalone_actions),
         DUR("policy.confirm_interval", policy.confirm_interval, 1, 3600),
+        DUR("policy.hold_backoff_max", policy.hold_backoff_max, 1, 86400),
 
         SECTION("metrics"),
         BOOL("metrics.enabled", metrics.enabled),
@@ -158,7 +159,7 @@ const KeyDef config_check_keys[] = {
         SECTION("remediate"),
         STR("remediate.restart_unit", remediate.restart_unit, KC_UNIT),
         { "remediate.exec", KEY_STRV, C(remediate.exec), 0, 0, NULL, KC_ARGV },
-        UINT("remediate.attempts", remediate.attempts, 0, 100),
+        UINT("remediate.attempts", remediate.attempts, 0, CONFIG_MAX_REMEDY_ATTEMPTS),
         DUR("remediate.window", remediate.window, 1, 604800),
         DUR("remediate.backoff", remediate.backoff, 0, 86400),
         DUR("remediate.delay", remediate.delay, 0, 3600),

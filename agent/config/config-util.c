@@ -57,19 +57,10 @@ static bool strv_equal(char *const *a, char *const *b) {
         return !a[i] && !b[i];
 }
 
-bool check_config_equal(const CheckConfig *a, const CheckConfig *b) {
-        const Remediation *ra = &a->remediate, *rb = &b->remediate;
-
+bool check_config_keeps_state(const CheckConfig *a, const CheckConfig *b) {
         return streq(a->name, b->name) && a->role == b->role &&
                strv_equal(a->command, b->command) && a->shell == b->shell &&
-               a->interval == b->interval && a->timeout == b->timeout &&
-               a->kill_grace == b->kill_grace && a->fall == b->fall && a->rise == b->rise &&
-               streq(a->user, b->user) && streq(a->group, b->group) &&
-               a->max_output == b->max_output && a->timeout_state == b->timeout_state &&
-               a->has_remediation == b->has_remediation &&
-               streq(ra->restart_unit, rb->restart_unit) && strv_equal(ra->exec, rb->exec) &&
-               ra->attempts == rb->attempts && ra->window == rb->window &&
-               ra->backoff == rb->backoff && ra->delay == rb->delay && ra->settle == rb->settle;
+               a->timeout_state == b->timeout_state;
 }
 
 const char *check_role_to_string(CheckRole r) {

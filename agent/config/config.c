@@ -292,7 +292,8 @@ static int config_set_defaults(Config *c, const char *path) {
                                     .max_replacements_per_hour = { true, 25 },
                                     .jitter = 5,
                                     .standalone_action = REPLACE_NONE,
-                                    .confirm_interval = 60 };
+                                    .confirm_interval = 60,
+                                    .hold_backoff_max = 900 };
         c->metrics = (MetricsConfig){
                 .enabled = true, .namespace = strdup("Drover"), .interval = 60, .buffer_max = 10000
         };

@@ -37,6 +37,9 @@ const char *check_role_to_string(CheckRole r);
 const char *replace_action_to_string(ReplaceAction a);
 
 /* max_unhealthy / max_replacements_per_hour: an integer count or "N%" of desired. */
+/* remediate.attempts: the state file keeps this many attempt times per check. */
+#define CONFIG_MAX_REMEDY_ATTEMPTS 32U
+
 typedef struct Budget {
         bool percent;
         unsigned value;
@@ -110,6 +113,7 @@ typedef struct PolicyConfig {
         double jitter;                    /* 5 */
         ReplaceAction standalone_action;  /* none | terminate */
         double confirm_interval; /* 60: ask the group again if it did not take the request */
+        double hold_backoff_max; /* 900: held back, looks back off from confirm_interval to this */
 } PolicyConfig;
 
 typedef struct MetricsConfig {
@@ -182,8 +186,13 @@ int config_load_string(const char *text, const char *name, unsigned flags, Confi
                        ConfigErrors *errors);
 
 const CheckConfig *config_find_check(const Config *c, const char *name);
-/* Same definition (all fields but file/line): a reload keeps the check's state. */
-bool check_config_equal(const CheckConfig *a, const CheckConfig *b);
+/*
+ * Whether a reload keeps the check's state (its counters, last result, hard state): the
+ * same name, role, command and timeout_state, so its results still mean the same. A
+ * changed command (a fix to a bad check) starts fresh; interval, timeout, rise/fall,
+ * remediation and the rest apply to the running state.
+ */
+bool check_config_keeps_state(const CheckConfig *a, const CheckConfig *b);
 
 char *config_error_format(const ConfigError *e); /* malloc'd "file:line: message" */
 void config_errors_clear(ConfigErrors *errors);

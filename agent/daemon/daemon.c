@@ -126,10 +126,31 @@ static void ctx_changed(void *userdata) {
         manager_update_status(userdata);
 }
 
+static const char *ctx_target_state(void *userdata) {
+        Manager *m = userdata;
+
+        switch (lifecycle_target(m->lifecycle)) {
+        case LIFECYCLE_TARGET_IN_SERVICE:
+                return "InService";
+        case LIFECYCLE_TARGET_TERMINATED:
+                return "Terminated";
+        case LIFECYCLE_TARGET_OTHER:
+                return "not in service";
+        default:
+                return NULL;
+        }
+}
+
 static const char *ctx_group_name(void *userdata) {
         Manager *m = userdata;
 
         return heal_group_name(m->heal);
+}
+
+static void ctx_membership(const char *group, const char *lifecycle_state, void *userdata) {
+        Manager *m = userdata;
+
+        heal_learn_membership(m->heal, group, lifecycle_state);
 }
 
 static void ctx_request_replacement(const char *why, void *userdata) {
@@ -279,6 +300,7 @@ static void on_identity(Imds *imds, const ImdsResult *res, void *userdata);
 static int on_identity_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
+        m->identity_timer = sd_event_source_disable_unref(m->identity_timer);
         (void) imds_get(m->imds, IMDS_PATH_IDENTITY, on_identity, m, NULL);
         return 0;
 }
@@ -307,6 +329,7 @@ static int start_state(Manager *m) {
                 .state = m->state,
                 .metric = ctx_metric,
                 .group_name = ctx_group_name,
+                .membership = ctx_membership,
                 .request_replacement = ctx_request_replacement,
                 .userdata = m,
         };
@@ -361,8 +384,10 @@ static void on_identity(Imds *imds, const ImdsResult *res, void *userdata) {
                             isempty(res->detail) ? "" : ": ", strempty(res->detail));
         m->imds_error = -r;
         send_ready(m);
-        (void) sd_event_add_time_relative(m->event, NULL, CLOCK_BOOTTIME, delay, USEC_PER_SEC,
-                                          on_identity_retry, m);
+        /* One timer, ours: a floating source per attempt would pile up during an outage. */
+        m->identity_timer = sd_event_source_disable_unref(m->identity_timer);
+        (void) sd_event_add_time_relative(m->event, &m->identity_timer, CLOCK_BOOTTIME, delay,
+                                          USEC_PER_SEC, on_identity_retry, m);
 }
 
 static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -435,6 +460,7 @@ static void manager_free(Manager *m) {
         remedy_free(m->bus);
         aws_call_cancel(m->metrics_call);
         sd_event_source_disable_unref(m->metrics_timer);
+        sd_event_source_disable_unref(m->identity_timer);
         metrics_free(m->metrics);
         aws_free(m->aws);
         aws_config_done(&m->aws_config);
@@ -474,11 +500,13 @@ static int manager_start(Manager *m) {
         m->heal_ctx = (HealContext){
                 .event = m->event,
                 .config = m->config,
+                .imds = m->imds,
                 .identity = &m->identity,
                 .monitor = m->monitor,
                 .bus = m->bus,
                 .metric = ctx_metric,
                 .changed = ctx_changed,
+                .target_state = ctx_target_state,
                 .userdata = m,
         };
         m->heal = heal_new(&m->heal_ctx);

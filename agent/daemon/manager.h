@@ -55,7 +55,8 @@ typedef struct Manager {
         ImdsIdentity identity;
         bool have_identity;
         unsigned identity_attempts;
-        int imds_error; /* errno of the last failed identity fetch, 0 if none */
+        sd_event_source *identity_timer; /* the retry while IMDS does not answer */
+        int imds_error;                  /* errno of the last failed identity fetch, 0 if none */
 
         bool ready_sent;
         uint64_t started_usec; /* CLOCK_BOOTTIME */

@@ -15,25 +15,18 @@
 #include "base/log.h"
 #include "checks/monitor.h"
 #include "heal/policy.h"
+#include "heal/request.h"
+#include "imds/imds.h"
 #include "bus/remedy.h"
 #include "base/util.h"
 
 #define VIEW_MAX_AGE_USEC (60 * USEC_PER_SEC)
-#define LOOK_RETRY_BASE_USEC (5 * USEC_PER_SEC)
-#define LOOK_RETRY_CAP_USEC (300 * USEC_PER_SEC)
 #define REMEDY_TIMEOUT_USEC (90 * USEC_PER_SEC)
-/* While healthy, who are we? One cheap call every few minutes keeps the group name (for
- * metrics) and the lifecycle state (for STATUS=) current without loading the API. */
-#define PROBE_INTERVAL_USEC (300 * USEC_PER_SEC)
-
-typedef enum Phase {
-        PHASE_IDLE,
-        PHASE_LOOK,        /* asking the group */
-        PHASE_JITTER,      /* the random wait before the second look */
-        PHASE_SECOND_LOOK, /* asking again right before acting */
-        PHASE_HOOKS,       /* hooks.d/unhealthy/ */
-        PHASE_CALLING,     /* the replacement call */
-} Phase;
+#define PROBE_INTERVAL_USEC (3600 * USEC_PER_SEC)
+#define PROBE_FIRST_USEC (5 * USEC_PER_SEC)
+#define PROBE_RETRY_BASE_USEC (10 * USEC_PER_SEC)
+#define PROBE_RETRY_CAP_USEC (300 * USEC_PER_SEC)
+#define GROUP_TAG_PATH "meta-data/tags/instance/aws:autoscaling:groupName"
 
 typedef struct Slot {
         Heal *heal;
@@ -54,12 +47,12 @@ struct Heal {
         size_t n_slots;
 
         GroupView *view;
-        Phase phase;
-        sd_event_source *timer;
-        uint64_t next_look;
-        unsigned look_failures;
+        bool looking;
+        RequestMemory req;      /* request.c's machine; its persisted part is in the State */
+        sd_event_source *timer; /* the machine's one timer */
         AwsCall *call;
         HookRun *hooks;
+        char *last_error; /* the last failed look or call, for logs and status */
 
         PolicyVerdictKind verdict;
         bool have_verdict;
@@ -70,6 +63,9 @@ struct Heal {
         char lifecycle[32]; /* this instance's LifecycleState as last answered */
         AwsCall *probe;
         sd_event_source *probe_timer;
+        unsigned probe_failures;
+        ImdsCall *tag_call;
+        bool group_from_imds; /* the name came from the instance's tag, not from a call */
         PolicyDecision decision;
         char summary[sizeof(((PolicyDecision *) 0)->message) + 96];
         History history;
@@ -255,14 +251,9 @@ static PolicyRemedy remedy_step(Heal *h, size_t i, uint64_t now) {
         }
         policy_remedy_input_from_config(&cc->remediate, cc->interval, cc->fall, &in);
         (void) state_remediation(st(h), cc->name, &rec);
-        in.n_history = 0;
-        for (size_t k = 0; rec && k < rec->n_attempts; k++) {
-                uint64_t age = now_unix > (uint64_t) rec->attempts[k]
-                                       ? (now_unix - (uint64_t) rec->attempts[k]) * USEC_PER_SEC
-                                       : 0;
-                /* Attempts from before this boot's clock started are simply long ago. */
-                history[in.n_history++] = age < now ? now - age : 0;
-        }
+        in.n_history = rec ? rec->n_attempts : 0;
+        policy_remedy_history(rec ? rec->attempts : NULL, in.n_history, (time_t) now_unix, now,
+                              history);
         in.history = history;
         in.failed_usec = s->failed_usec;
         in.unit = s->unit;
@@ -279,36 +270,43 @@ static PolicyRemedy remedy_step(Heal *h, size_t i, uint64_t now) {
         return step.remedy;
 }
 
-/* ---- replacement ------------------------------------------------------------------ */
+/* ---- replacement: the shell of request.c's machine ---------------------------------- */
 
-static void arm_timer(Heal *h, uint64_t at, sd_event_time_handler_t cb) {
-        h->timer = sd_event_source_disable_unref(h->timer);
-        (void) sd_event_add_time(h->ctx->event, &h->timer, CLOCK_BOOTTIME, at, 100 * USEC_PER_MSEC,
-                                 cb, h);
+static void drive(Heal *h, RequestEvent ev, RequestInput *in);
+
+static const char *target_state(Heal *h) {
+        return h->ctx->target_state ? h->ctx->target_state(h->ctx->userdata) : NULL;
 }
 
-static int on_look_timer(sd_event_source *src, uint64_t usec, void *userdata) {
+static void request_input(Heal *h, uint64_t now, RequestInput *ret) {
+        uint64_t grace = policy_grace_left_usec(&cfg(h)->policy, now);
+        const char *target = target_state(h);
+
+        *ret = (RequestInput){
+                .verdict = h->verdict,
+                .can_ask = h->ctx->aws != NULL,
+                .not_in_service = target && !streq(target, "InService"),
+                .grace_end = grace > 0 ? now + grace : 0,
+                .confirm_interval = (uint64_t) (cfg(h)->policy.confirm_interval * USEC_PER_SEC),
+                .hold_cap = (uint64_t) (cfg(h)->policy.hold_backoff_max * USEC_PER_SEC),
+                .jitter = policy_jitter_usec(cfg(h)->policy.jitter, random_unit()),
+                .unit = random_unit(),
+        };
+}
+
+static void drive_simple(Heal *h, RequestEvent ev) {
+        RequestInput in;
+
+        request_input(h, now_usec(CLOCK_BOOTTIME), &in);
+        drive(h, ev, &in);
+}
+
+static int on_request_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         Heal *h = userdata;
 
         h->timer = sd_event_source_disable_unref(h->timer);
-        heal_evaluate(h);
+        drive_simple(h, REQUEST_EV_TIMER);
         return 0;
-}
-
-static void set_decision(Heal *h, const PolicyDecision *d) {
-        bool changed = d->action != h->decision.action || d->reason != h->decision.reason;
-
-        h->decision = *d;
-        if (!changed)
-                return;
-        if (d->action == POLICY_ACTION_WAIT || d->action == POLICY_ACTION_REPORT_ONLY) {
-                log_fields(LOG_WARNING, NULL, "instance unhealthy (%s), replacement %s: %s",
-                           strempty(h->failing),
-                           d->action == POLICY_ACTION_WAIT ? "deferred" : "held back", d->message);
-                remember(h, "replacement %s: %s",
-                         d->action == POLICY_ACTION_WAIT ? "deferred" : "held back", d->message);
-                h->ctx->metric(METRICS_REPLACEMENT_DEFERRED, 1, h->ctx->userdata);
-        }
 }
 
 /* Policy's decision for what is known now (view answered or not). */
@@ -318,59 +316,36 @@ static void decide(Heal *h, uint64_t now, PolicyDecision *ret) {
                 .instance_id = h->ctx->identity->instance_id,
                 .group = *groupview_policy(h->view),
                 .max_age_usec = VIEW_MAX_AGE_USEC,
-                .request = !st(h)->requested  ? POLICY_REQUEST_NONE
-                           : st(h)->confirmed ? POLICY_REQUEST_CONFIRMED
+                .request = !h->req.requested  ? POLICY_REQUEST_NONE
+                           : h->req.confirmed ? POLICY_REQUEST_CONFIRMED
                                               : POLICY_REQUEST_PENDING,
-                .requested = st(h)->action,
+                .requested = h->req.action,
         };
 
         policy_decide(&cfg(h)->policy, &in, now, ret);
 }
 
-static void look_again_later(Heal *h, uint64_t at) {
-        h->phase = PHASE_IDLE;
-        h->next_look = at;
-        arm_timer(h, at, on_look_timer);
-}
-
 static void on_replace_done(int error, const char *code, const char *message, void *userdata) {
         Heal *h = userdata;
-        const char *what = replace_action_to_string(h->decision.replace);
-        uint64_t now = now_usec(CLOCK_BOOTTIME);
+        RequestInput in;
 
         h->call = NULL;
-        if (error < 0) {
-                h->look_failures++;
-                log_error("replacement request (%s) failed: %s%s%s, asking again later", what,
-                          isempty(code) ? strerror(-error) : code, isempty(message) ? "" : ": ",
-                          strempty(message));
-                remember(h, "replacement request (%s) failed: %s", what,
-                         isempty(code) ? strerror(-error) : code);
-                look_again_later(h, now + backoff_full_jitter_usec(
-                                                  h->look_failures, LOOK_RETRY_BASE_USEC,
-                                                  LOOK_RETRY_CAP_USEC, 1.0 - random_unit() / 2));
-                return;
-        }
-        st(h)->requested = true;
-        st(h)->action = h->decision.replace;
-        st(h)->requested_at = unix_now();
-        st(h)->confirmed = false;
-        save_state(h);
-        h->ctx->metric(METRICS_REPLACEMENT_REQUESTED, 1, h->ctx->userdata);
-        log_fields(LOG_WARNING, NULL, "instance %s is unhealthy (%s): replacement requested (%s)",
-                   h->ctx->identity->instance_id, strempty(h->failing), what);
-        remember(h, "replacement requested (%s), failing: %s", what, strempty(h->failing));
-        /* Confirm later that the group took it; ask again if it did not. */
-        look_again_later(h, now + (uint64_t) (cfg(h)->policy.confirm_interval * USEC_PER_SEC));
-        h->ctx->changed(h->ctx->userdata);
+        request_input(h, now_usec(CLOCK_BOOTTIME), &in);
+        in.error = error;
+        in.code = code;
+        in.message = message;
+        h->last_error = mfree(h->last_error);
+        if (error < 0 && asprintf(&h->last_error, "%s%s%s", isempty(code) ? strerror(-error) : code,
+                                  isempty(message) ? "" : ": ", strempty(message)) < 0)
+                h->last_error = NULL;
+        drive(h, error < 0 ? REQUEST_EV_CALL_FAILED : REQUEST_EV_CALL_OK, &in);
 }
 
-static void replace_now(Heal *h) {
+static void call_replace(Heal *h, ReplaceAction action) {
         const char *id = h->ctx->identity->instance_id;
         int r = -EINVAL;
 
-        h->phase = PHASE_CALLING;
-        switch (h->decision.replace) {
+        switch (action) {
         case REPLACE_SET_UNHEALTHY:
                 /* drover applied its own grace period already. */
                 r = asg_set_instance_health(h->ctx->aws, id, false, false, on_replace_done, h,
@@ -401,7 +376,7 @@ static void on_unhealthy_hooks_done(unsigned ran, unsigned failed, void *userdat
         if (ran > 0)
                 remember(h, "hooks.d/unhealthy: %u ran, %u failed", ran, failed);
         /* A failed hook (log shipping, say) must not keep a broken instance in service. */
-        replace_now(h);
+        drive_simple(h, REQUEST_EV_HOOKS_DONE);
 }
 
 static void run_unhealthy_hooks(Heal *h) {
@@ -415,16 +390,14 @@ static void run_unhealthy_hooks(Heal *h) {
         snprintf(region, sizeof(region), "DROVER_REGION=%s", aws_region(h->ctx->aws));
         snprintf(asg, sizeof(asg), "DROVER_ASG=%s", strempty(v->group_name));
         snprintf(checks, sizeof(checks), "DROVER_CHECKS=%s", strempty(h->failing));
-        h->phase = PHASE_HOOKS;
         r = hooks_run(h->ctx->event, &cfg(h)->hooks, "unhealthy", env, NULL, 0, on_unhealthy_hook,
                       on_unhealthy_hooks_done, h, &h->hooks);
         if (r < 0) {
+                h->hooks = NULL;
                 log_warning_errno(r, "cannot run hooks.d/unhealthy: %m; replacing anyway");
-                replace_now(h);
+                drive_simple(h, REQUEST_EV_HOOKS_DONE);
         }
 }
-
-static int on_jitter(sd_event_source *src, uint64_t usec, void *userdata);
 
 static void remember_membership(Heal *h, PolicyMembership membership, const char *group,
                                 const char *lifecycle) {
@@ -436,103 +409,238 @@ static void remember_membership(Heal *h, PolicyMembership membership, const char
         h->group_name = group ? strdup(group) : NULL;
 }
 
+/*
+ * Who are we, while healthy? For the metrics' group dimension and STATUS=. The
+ * instance's own tag in IMDS (aws:autoscaling:groupName, with InstanceMetadataTags on)
+ * answers without any Auto Scaling call; without it, one DescribeAutoScalingInstances at
+ * start and then one a jittered hour apart (failures retried sooner). Deciding never
+ * relies on either: every decision asks the group afresh.
+ */
+static int on_probe_timer(sd_event_source *src, uint64_t usec, void *userdata);
+
+static void arm_probe(Heal *h, uint64_t delay) {
+        h->probe_timer = sd_event_source_disable_unref(h->probe_timer);
+        (void) sd_event_add_time_relative(h->ctx->event, &h->probe_timer, CLOCK_BOOTTIME, delay,
+                                          USEC_PER_SEC, on_probe_timer, h);
+}
+
 static void on_probe(int error, const AsgInstance *found, void *userdata) {
         Heal *h = userdata;
 
         h->probe = NULL;
-        if (error < 0)
-                log_debug("DescribeAutoScalingInstances failed: %s", strerror(-error));
-        else if (found)
+        if (error < 0) {
+                if (h->probe_failures++ == 0)
+                        log_info("DescribeAutoScalingInstances failed (%s): the group's name "
+                                 "stays unknown for metrics, retrying",
+                                 strerror(-error));
+                arm_probe(h, backoff_full_jitter_usec(h->probe_failures, PROBE_RETRY_BASE_USEC,
+                                                      PROBE_RETRY_CAP_USEC, random_unit()) +
+                                     USEC_PER_SEC);
+                return;
+        }
+        h->probe_failures = 0;
+        if (found)
                 remember_membership(h, POLICY_MEMBERSHIP_IN_GROUP, found->group_name,
                                     found->lifecycle_state);
         else
                 remember_membership(h, POLICY_MEMBERSHIP_STANDALONE, NULL, NULL);
         h->ctx->changed(h->ctx->userdata);
+        arm_probe(h, (uint64_t) ((0.5 + random_unit()) * (double) PROBE_INTERVAL_USEC));
 }
 
 static int on_probe_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         Heal *h = userdata;
 
-        if (h->ctx->aws && !h->probe && h->phase == PHASE_IDLE)
-                (void) asg_describe_instance(h->ctx->aws, h->ctx->identity->instance_id, on_probe,
-                                             h, &h->probe);
-        (void) sd_event_source_set_time_relative(
-                src, (uint64_t) ((0.9 + random_unit() / 5) * (double) PROBE_INTERVAL_USEC));
-        (void) sd_event_source_set_enabled(src, SD_EVENT_ON);
+        h->probe_timer = sd_event_source_disable_unref(h->probe_timer);
+        if (h->ctx->aws && !h->probe && h->req.phase == REQUEST_IDLE &&
+            asg_describe_instance(h->ctx->aws, h->ctx->identity->instance_id, on_probe, h,
+                                  &h->probe) >= 0)
+                return 0;
+        /* Deciding (its looks answer the same question), or no client yet. */
+        arm_probe(h, PROBE_RETRY_CAP_USEC);
         return 0;
+}
+
+static void on_group_tag(Imds *imds, const ImdsResult *res, void *userdata) {
+        Heal *h = userdata;
+        _cleanup_free_ char *name = NULL;
+
+        h->tag_call = NULL;
+        if (res->error == 0 && res->len > 0 && imds_tag_value_valid(res->body, res->len) &&
+            (name = strndup(res->body, res->len))) {
+                h->group_from_imds = true;
+                remember_membership(h, POLICY_MEMBERSHIP_IN_GROUP, name, NULL);
+                h->ctx->changed(h->ctx->userdata);
+                return;
+        }
+        /* Lifecycle asks the group at start (a launch may wait in Pending:Wait): give its
+         * answer a moment before asking the same question ourselves. */
+        arm_probe(h, PROBE_FIRST_USEC);
 }
 
 static void on_view(GroupView *v, int error, void *userdata) {
         Heal *h = userdata;
         uint64_t now = now_usec(CLOCK_BOOTTIME);
-        Phase phase = h->phase;
+        const PolicyGroupView *pv = groupview_policy(v);
+        RequestView rv = { pv->membership, pv->lifecycle, pv->healthy };
+        RequestInput in;
         PolicyDecision d;
 
-        decide(h, now, &d);
-        if (d.confirmed) {
-                st(h)->confirmed = true;
-                save_state(h);
-                log_notice("the group took the replacement request: %s", d.message);
-                remember(h, "replacement confirmed by the group");
-        }
-        set_decision(h, &d);
-        h->ctx->changed(h->ctx->userdata);
+        h->looking = false;
+        request_input(h, now, &in);
         if (error < 0) {
-                h->look_failures++;
-                log_fields(h->look_failures == 1 ? LOG_WARNING : LOG_DEBUG, NULL,
-                           "cannot ask the group (%s): reporting and waiting", groupview_error(v));
-                look_again_later(h, now + backoff_full_jitter_usec(
-                                                  h->look_failures, LOOK_RETRY_BASE_USEC,
-                                                  LOOK_RETRY_CAP_USEC, 1.0 - random_unit() / 2));
+                free(h->last_error);
+                h->last_error =
+                        strdup(isempty(groupview_error(v)) ? strerror(-error) : groupview_error(v));
+                in.error = error;
+                drive(h, REQUEST_EV_VIEW_FAILED, &in);
                 return;
         }
-        h->look_failures = 0;
-        remember_membership(h, groupview_policy(v)->membership, groupview_policy(v)->group_name,
-                            groupview_lifecycle_state(v));
-        if (d.action != POLICY_ACTION_REPLACE) {
-                uint64_t at =
-                        d.reason == POLICY_REASON_GRACE_PERIOD
-                                ? d.retry_usec
-                                : now + (uint64_t) (cfg(h)->policy.confirm_interval * USEC_PER_SEC);
-                look_again_later(h, at);
-                return;
-        }
-        if (phase == PHASE_LOOK) {
-                /* Wait a random moment and look again, so two sick instances that decided
-                 * together see each other's request before both go. */
-                h->phase = PHASE_JITTER;
-                arm_timer(h, now + policy_jitter_usec(cfg(h)->policy.jitter, random_unit()),
-                          on_jitter);
-                return;
-        }
-        run_unhealthy_hooks(h);
+        remember_membership(h, pv->membership, pv->group_name, groupview_lifecycle_state(v));
+        decide(h, now, &d);
+        h->decision = d;
+        in.decision = &d;
+        in.view = &rv;
+        drive(h, REQUEST_EV_VIEW, &in);
 }
 
-static void start_look(Heal *h, Phase phase) {
+static void start_look(Heal *h) {
         int r;
 
-        h->phase = phase;
+        h->looking = true;
         r = groupview_refresh(h->view, h->ctx->aws, h->ctx->identity->instance_id,
                               now_usec(CLOCK_BOOTTIME), on_view, h);
         if (r < 0)
                 on_view(h->view, r, h);
 }
 
-static int on_jitter(sd_event_source *src, uint64_t usec, void *userdata) {
-        Heal *h = userdata;
+static void persist(Heal *h, const RequestActions *a) {
+        State *s = st(h);
 
-        h->timer = sd_event_source_disable_unref(h->timer);
-        start_look(h, PHASE_SECOND_LOOK);
-        return 0;
+        if (a->what & REQUEST_DO_SAY_REQUESTED)
+                s->requested_at = unix_now();
+        s->requested = h->req.requested;
+        s->confirmed = h->req.confirmed;
+        s->action = h->req.requested ? h->req.action : REPLACE_NONE;
+        s->decision = h->req.decision;
+        s->hooks_ran = h->req.hooks_ran;
+        save_state(h);
 }
 
-static void stop_replacing(Heal *h) {
-        if (h->phase == PHASE_HOOKS || h->phase == PHASE_CALLING)
-                return; /* committed: let the request go out */
-        groupview_cancel(h->view);
-        h->timer = sd_event_source_disable_unref(h->timer);
-        h->phase = PHASE_IDLE;
-        h->next_look = 0;
+static const char *held_word(const PolicyDecision *d) {
+        return d->action == POLICY_ACTION_REPORT_ONLY ? "held back" : "deferred";
+}
+
+/* What the machine says, said once where it is decided. */
+static void say(Heal *h, const RequestActions *a, const RequestInput *in) {
+        const char *what = replace_action_to_string(h->req.action);
+        uint64_t left = h->req.at > 0 ? (h->req.at - MIN(h->req.at, now_usec(CLOCK_BOOTTIME))) /
+                                                USEC_PER_SEC
+                                      : 0;
+
+        if (a->what & REQUEST_DO_SAY_HELD) {
+                const char *why = h->decision.message;
+                log_fields(LOG_WARNING, NULL, "instance unhealthy (%s), replacement %s: %s",
+                           strempty(h->failing), held_word(&h->decision), why);
+                remember(h, "replacement %s: %s", held_word(&h->decision), why);
+                h->ctx->metric(METRICS_REPLACEMENT_DEFERRED, 1, h->ctx->userdata);
+        }
+        if (a->what & REQUEST_DO_SAY_ERROR) {
+                bool view = !(h->req.phase == REQUEST_RETRY || a->error == REQUEST_ERROR_GONE);
+                int prio = a->error == REQUEST_ERROR_PERMANENT ? LOG_ERR : LOG_WARNING;
+
+                if (view)
+                        log_fields(prio, NULL,
+                                   "cannot ask the group (%s): no action without an "
+                                   "answer, retrying in %" PRIu64 " s",
+                                   strempty(h->last_error), left);
+                else if (a->error == REQUEST_ERROR_GONE)
+                        log_fields(LOG_NOTICE, NULL,
+                                   "replacement request (%s) answered: this instance is not in "
+                                   "the group any more (%s)",
+                                   what, strempty(h->last_error));
+                else
+                        log_fields(prio, NULL,
+                                   "replacement request (%s) failed (%s error): %s; retrying in "
+                                   "%" PRIu64 " s%s",
+                                   what, request_error_to_string(a->error), strempty(h->last_error),
+                                   left,
+                                   a->error == REQUEST_ERROR_PERMANENT
+                                           ? " (said once; see drover status)"
+                                           : "");
+                remember(h, "%s failed: %s", view ? "asking the group" : "replacement request",
+                         strempty(h->last_error));
+        }
+        if (a->what & REQUEST_DO_SAY_REQUESTED) {
+                h->ctx->metric(METRICS_REPLACEMENT_REQUESTED, 1, h->ctx->userdata);
+                log_fields(LOG_WARNING, NULL,
+                           "instance %s is unhealthy (%s): replacement requested (%s)",
+                           h->ctx->identity->instance_id, strempty(h->failing), what);
+                remember(h, "replacement requested (%s), failing: %s", what, strempty(h->failing));
+        }
+        if (a->what & REQUEST_DO_SAY_CONFIRMED) {
+                log_notice("the group took the replacement request (%s): %s", what,
+                           h->decision.message);
+                remember(h, "replacement confirmed by the group");
+        }
+        if (a->what & REQUEST_DO_SAY_ENDED) {
+                log_notice("replacement request ended: %s",
+                           in->verdict != POLICY_VERDICT_UNHEALTHY && !in->view
+                                   ? "the instance is healthy again before the group acted"
+                                   : "the group shows this instance InService and Healthy "
+                                     "again, or gone; the next failure is a new request");
+                remember(h, "replacement request ended");
+        }
+        if (a->what & REQUEST_DO_SAY_CANCELLED) {
+                log_fields(LOG_WARNING, NULL,
+                           "decision %" PRIu64 " cancelled (the instance is %s) after "
+                           "hooks.d/unhealthy/ started: nothing undoes what they did",
+                           h->req.decision, policy_verdict_to_string(in->verdict));
+                remember(h, "decision %" PRIu64 " cancelled after its hooks ran", h->req.decision);
+        }
+}
+
+/* One step of the machine, and its actions carried out in order. */
+static void drive(Heal *h, RequestEvent ev, RequestInput *in) {
+        uint64_t now = now_usec(CLOCK_BOOTTIME);
+        RequestActions a;
+
+        request_step(&h->req, ev, in, now, &a);
+        if (a.what & REQUEST_DO_CANCEL) {
+                groupview_cancel(h->view);
+                h->looking = false;
+                hooks_cancel(h->hooks);
+                h->hooks = NULL;
+                h->timer = sd_event_source_disable_unref(h->timer);
+        }
+        if (a.what & REQUEST_DO_PERSIST)
+                persist(h, &a);
+        if (a.what & REQUEST_DO_ARM) {
+                h->timer = sd_event_source_disable_unref(h->timer);
+                (void) sd_event_add_time(h->ctx->event, &h->timer, CLOCK_BOOTTIME, a.at,
+                                         100 * USEC_PER_MSEC, on_request_timer, h);
+        }
+        if (h->req.phase == REQUEST_HELD && h->req.held == POLICY_REASON_NOT_IN_SERVICE &&
+            in->not_in_service) {
+                /* Held on IMDS's word alone: no view to decide on, so say it ourselves. */
+                h->decision = (PolicyDecision){ .action = POLICY_ACTION_WAIT,
+                                                .reason = POLICY_REASON_NOT_IN_SERVICE };
+                snprintf(h->decision.message, sizeof(h->decision.message),
+                         "the instance is leaving service (IMDS target-lifecycle-state %s): "
+                         "no request while it is",
+                         strempty(target_state(h)));
+        } else if (h->req.phase == REQUEST_HELD && ev != REQUEST_EV_VIEW)
+                decide(h, now, &h->decision); /* the decision shown is what holds us */
+        say(h, &a, in);
+        if (a.what & (REQUEST_DO_PERSIST | REQUEST_DO_SAY_HELD | REQUEST_DO_SAY_ENDED))
+                h->ctx->changed(h->ctx->userdata);
+        /* Last: each of these may come back into drive() synchronously. */
+        if (a.what & REQUEST_DO_LOOK)
+                start_look(h);
+        else if (a.what & REQUEST_DO_HOOKS)
+                run_unhealthy_hooks(h);
+        else if (a.what & REQUEST_DO_CALL)
+                call_replace(h, a.call);
 }
 
 static PolicyCheckState policy_state(CheckState s) {
@@ -545,13 +653,16 @@ static void heal_evaluate(Heal *h) {
         size_t n = monitor_n_checks(h->ctx->monitor);
         _cleanup_free_ PolicyCheckInput *in = calloc(n ?: 1, sizeof(*in));
         uint64_t now = now_usec(CLOCK_BOOTTIME);
+        bool settled = true;
         PolicyVerdict v;
-        PolicyDecision d;
 
         if (!h->have_identity || !in)
                 return;
         for (size_t i = 0; i < n; i++) {
                 const CheckConfig *cc = monitor_check_config(h->ctx->monitor, i);
+                if (cc->role == CHECK_ROLE_LIVENESS &&
+                    check_state(monitor_check(h->ctx->monitor, i)) == CHECK_STATE_PENDING)
+                        settled = false;
                 in[i] = (PolicyCheckInput){
                         .name = cc->name,
                         .role = cc->role,
@@ -575,29 +686,12 @@ static void heal_evaluate(Heal *h) {
         h->verdict = v.verdict;
         h->have_verdict = true;
         policy_verdict_done(&v);
-
-        if (h->verdict != POLICY_VERDICT_UNHEALTHY && !(st(h)->requested && !st(h)->confirmed)) {
-                stop_replacing(h);
-                decide(h, now, &d);
-                set_decision(h, &d);
-                return;
-        }
-        if (h->phase != PHASE_IDLE)
-                return;
-        /* No need to ask AWS while the grace period alone holds us back. */
-        decide(h, now, &d);
-        if (d.reason == POLICY_REASON_GRACE_PERIOD) {
-                set_decision(h, &d);
-                if (!h->timer)
-                        arm_timer(h, d.retry_usec, on_look_timer);
-                return;
-        }
-        if (!h->ctx->aws) /* no region yet: report and wait */
-                set_decision(h, &d);
-        else if (now >= h->next_look)
-                start_look(h, PHASE_LOOK);
-        else if (!h->timer)
-                arm_timer(h, h->next_look, on_look_timer);
+        if (h->req.phase == REQUEST_IDLE)
+                decide(h, now, &h->decision); /* what `drover status` shows */
+        /* "Not unhealthy" while a liveness check has no result yet (just started) is no
+         * evidence of health: it must not end a request remembered across a restart. */
+        if (h->verdict == POLICY_VERDICT_UNHEALTHY || settled)
+                drive_simple(h, REQUEST_EV_EVALUATE);
 }
 
 /* ---- the module's surface --------------------------------------------------------- */
@@ -624,10 +718,12 @@ Heal *heal_free(Heal *h) {
         hooks_cancel(h->hooks);
         aws_call_cancel(h->call);
         aws_call_cancel(h->probe);
+        imds_call_cancel(h->tag_call);
         sd_event_source_disable_unref(h->probe_timer);
         groupview_free(h->view);
         sd_event_source_disable_unref(h->timer);
         state_done(&h->scratch);
+        free(h->last_error);
         free(h->failing);
         free(h->forced);
         free(h->group_name);
@@ -636,13 +732,25 @@ Heal *heal_free(Heal *h) {
 }
 
 void heal_set_identity(Heal *h) {
+        const State *s = st(h);
+
+        h->req = (RequestMemory){ .requested = s->requested,
+                                  .confirmed = s->confirmed,
+                                  .action = s->action,
+                                  .decision = s->decision,
+                                  .hooks_ran = s->hooks_ran };
+        request_resume(&h->req, now_usec(CLOCK_BOOTTIME));
+        if (h->req.at > 0)
+                (void) sd_event_add_time(h->ctx->event, &h->timer, CLOCK_BOOTTIME, h->req.at, 0,
+                                         on_request_timer, h);
         if (st(h)->requested)
                 log_notice("a replacement (%s) was requested before this start; the group's "
                            "answer decides whether it still needs asking",
                            replace_action_to_string(st(h)->action));
         h->have_identity = true;
-        (void) sd_event_add_time_relative(h->ctx->event, &h->probe_timer, CLOCK_BOOTTIME, 0,
-                                          USEC_PER_SEC, on_probe_timer, h);
+        if (!h->ctx->imds ||
+            imds_get(h->ctx->imds, GROUP_TAG_PATH, on_group_tag, h, &h->tag_call) < 0)
+                arm_probe(h, 0);
         heal_evaluate(h);
 }
 
@@ -674,6 +782,14 @@ int heal_instance_healthy(Heal *h) {
         return h->verdict != POLICY_VERDICT_UNHEALTHY;
 }
 
+/* This instance's lifecycle state as the group last said, or IMDS's target state when the
+ * group was never asked. */
+static const char *lifecycle_shown(Heal *h) {
+        if (!isempty(h->lifecycle))
+                return h->lifecycle;
+        return target_state(h) ?: "in the group";
+}
+
 const char *heal_summary(Heal *h) {
         uint64_t grace = policy_grace_left_usec(&cfg(h)->policy, now_usec(CLOCK_BOOTTIME));
         char g[48] = "";
@@ -684,7 +800,7 @@ const char *heal_summary(Heal *h) {
                 snprintf(g, sizeof(g), "; grace %" PRIu64 " s left",
                          (uint64_t) (grace / USEC_PER_SEC));
         snprintf(h->summary, sizeof(h->summary), "%s; %s%s",
-                 h->membership == POLICY_MEMBERSHIP_IN_GROUP     ? h->lifecycle
+                 h->membership == POLICY_MEMBERSHIP_IN_GROUP     ? lifecycle_shown(h)
                  : h->membership == POLICY_MEMBERSHIP_STANDALONE ? "standalone"
                                                                  : "group unknown",
                  h->decision.action == POLICY_ACTION_NONE || !h->decision.message[0]
@@ -712,6 +828,20 @@ json_t *heal_status_json(Heal *h) {
                       policy_action_to_string(h->decision.action), "reason",
                       policy_reason_to_string(h->decision.reason), "message", h->decision.message,
                       "group", groupview_json(h->view), "remediation", rem, "history", hist);
+        if (o)
+                json_object_set_new(
+                        o, "request",
+                        json_pack("{s:s,s:I,s:I,s:s?,s:s?,s:I}", "phase",
+                                  request_phase_to_string(h->req.phase), "decision",
+                                  (json_int_t) h->req.decision, "hooks_ran",
+                                  (json_int_t) h->req.hooks_ran, "error_class",
+                                  h->last_error ? request_error_to_string(h->req.error) : NULL,
+                                  "error", h->last_error, "next_look_in_ms",
+                                  (json_int_t) (h->req.at > 0 ? (h->req.at -
+                                                                 MIN(h->req.at,
+                                                                     now_usec(CLOCK_BOOTTIME))) /
+                                                                        USEC_PER_MSEC
+                                                              : 0)));
         if (o && st(h)->requested)
                 json_object_set_new(o, "replacement",
                                     json_pack("{s:s,s:I,s:b}", "action",
@@ -719,6 +849,15 @@ json_t *heal_status_json(Heal *h) {
                                               "requested_at", (json_int_t) st(h)->requested_at,
                                               "confirmed", st(h)->confirmed));
         return o;
+}
+
+void heal_learn_membership(Heal *h, const char *group, const char *lifecycle_state) {
+        remember_membership(h, group ? POLICY_MEMBERSHIP_IN_GROUP : POLICY_MEMBERSHIP_STANDALONE,
+                            group, lifecycle_state);
+        h->probe_failures = 0;
+        if (!h->probe && !h->group_from_imds)
+                arm_probe(h, (uint64_t) ((0.5 + random_unit()) * (double) PROBE_INTERVAL_USEC));
+        h->ctx->changed(h->ctx->userdata);
 }
 
 /* ---- for lifecycle.c ---------------------------------------------------------------- */

@@ -29,6 +29,7 @@ typedef struct Heal Heal;
 typedef struct HealContext {
         sd_event *event;
         const Config *config;
+        Imds *imds;                   /* the group's name from the instance's tags */
         Aws *aws;                     /* NULL until the region is known: report only */
         const ImdsIdentity *identity; /* valid once heal_set_identity() was called */
         Monitor *monitor;             /* read only: the checks and their states */
@@ -36,6 +37,10 @@ typedef struct HealContext {
         StateStore *state;            /* NULL until the identity is known */
         void (*metric)(MetricsInstanceMetric which, double value, void *userdata);
         void (*changed)(void *userdata); /* the summary may have changed (STATUS=) */
+        /* IMDS's target lifecycle state: "InService", "Terminated", "not in service"
+         * (Standby, Detached, Warmed:*), or NULL when unknown. Anything but InService and
+         * the request machine holds and asks nothing. May be NULL. */
+        const char *(*target_state)(void *userdata);
         void *userdata;
 } HealContext;
 
@@ -61,6 +66,11 @@ const char *heal_group_name(Heal *h);
 bool heal_membership_known(Heal *h);
 /* 1 healthy, 0 not (InstanceHealthy metric); -1 before any verdict. */
 int heal_instance_healthy(Heal *h);
+
+/* Someone else asked the group who we are (lifecycle's DescribeAutoScalingInstances):
+ * the answer stands for heal's own question, which is then not asked. group NULL: proven
+ * standalone. */
+void heal_learn_membership(Heal *h, const char *group, const char *lifecycle_state);
 
 /* A lifecycle notice listed in hooks.replace_on: treat the instance as unhealthy (why
  * stands in for DROVER_CHECKS), so the replacement goes through the same policy, fleet

@@ -55,6 +55,19 @@ static uint64_t remedy_gap_usec(const PolicyRemedyInput *in, unsigned counted, u
         return window > 0 ? MIN(sec_to_usec(gap), window) : sec_to_usec(gap);
 }
 
+void policy_remedy_history(const time_t *attempts, size_t n, time_t now_unix, uint64_t now,
+                           uint64_t *ret) {
+        for (size_t k = 0; k < n; k++) {
+                uint64_t age = now_unix > attempts[k]
+                                       ? (uint64_t) (now_unix - attempts[k]) * USEC_PER_SEC
+                                       : 0;
+                /* Attempts from before this boot's clock started are simply long ago. */
+                ret[k] = age < now ? now - age : 0;
+                if (k > 0 && ret[k] < ret[k - 1])
+                        ret[k] = ret[k - 1];
+        }
+}
+
 int policy_remedy_step(const PolicyRemedyInput *in, uint64_t now, PolicyRemedyStep *ret) {
         uint64_t window, last = 0, settle_end = 0, at = 0;
         size_t first = 0;

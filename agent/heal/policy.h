@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <time.h>
+
 #include "config/config.h"
 #include "base/macro.h"
 
@@ -93,6 +95,16 @@ void policy_remedy_input_from_config(const Remediation *r, double interval, unsi
 
 /* Remediation.settle, or interval * fall when it is 0 (config.h's documented default). */
 uint64_t policy_settle_usec(const Remediation *r, double interval, unsigned fall);
+
+/*
+ * The persisted attempt times (Unix seconds, oldest first) as CLOCK_BOOTTIME usec for
+ * policy_remedy_step(), seen at now_unix / now. The wall clock may have stepped back
+ * between attempts (NTP, a VM resumed): times are clamped so they never lie after now and
+ * never go backwards, so a step cannot make the ladder skip its remaining attempts.
+ * Writes n values to ret.
+ */
+void policy_remedy_history(const time_t *attempts, size_t n, time_t now_unix, uint64_t now,
+                           uint64_t *ret);
 
 /* -EINVAL when the history is not in order (oldest first) or lies after now. */
 int policy_remedy_step(const PolicyRemedyInput *in, uint64_t now, PolicyRemedyStep *ret);

@@ -496,6 +496,10 @@ static void on_describe(int error, const AsgInstance *found, void *userdata) {
                         free(l->group_name);
                         l->group_name = found->group_name ? strdup(found->group_name) : NULL;
                 }
+                /* One question, one answer: healing learns who we are from it too. */
+                if (l->ctx->membership)
+                        l->ctx->membership(found ? found->group_name : NULL,
+                                           found ? found->lifecycle_state : NULL, l->ctx->userdata);
         }
         evaluate(l);
 }
@@ -665,6 +669,10 @@ Lifecycle *lifecycle_free(Lifecycle *l) {
         free(l->group_name);
         free(l);
         return NULL;
+}
+
+LifecycleTarget lifecycle_target(const Lifecycle *l) {
+        return l ? l->target : LIFECYCLE_TARGET_UNKNOWN;
 }
 
 json_t *lifecycle_status_json(Lifecycle *l) {

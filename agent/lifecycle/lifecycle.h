@@ -195,6 +195,9 @@ typedef struct LifecycleContext {
         void (*metric)(MetricsInstanceMetric which, double value, void *userdata);
         /* The group this instance is in as last answered (heal's), or NULL. */
         const char *(*group_name)(void *userdata);
+        /* A DescribeAutoScalingInstances answer about this instance (group NULL: proven
+         * standalone), so healing need not ask the same. May be NULL. */
+        void (*membership)(const char *group, const char *lifecycle_state, void *userdata);
         /* hooks.replace_on: have healing treat the instance as unhealthy. */
         void (*request_replacement)(const char *why, void *userdata);
         void *userdata;
@@ -204,5 +207,7 @@ typedef struct LifecycleContext {
 Lifecycle *lifecycle_new(const LifecycleContext *ctx);
 /* Cancels polls, calls and hooks (killing their process groups). NULL ok. */
 Lifecycle *lifecycle_free(Lifecycle *l);
+/* The target lifecycle state IMDS last gave; UNKNOWN for NULL. */
+LifecycleTarget lifecycle_target(const Lifecycle *l);
 /* What it sees, what runs, what ran: for `drover status --json`. */
 json_t *lifecycle_status_json(Lifecycle *l);

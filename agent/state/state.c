@@ -69,6 +69,25 @@ static int parse_lifecycle(json_t *o, StateLifecycle *l) {
         return 0;
 }
 
+/* {"decision": N, "hooks_ran": M}: which decision's hooks.d/unhealthy/ already ran, so a
+ * restart does not run them again. Kept across boots: it counts this instance's
+ * decisions. Absent is zero. */
+static int parse_decisions(json_t *o, State *s) {
+        json_t *d, *h;
+
+        if (!o)
+                return 0;
+        d = json_object_get(o, "decision");
+        h = json_object_get(o, "hooks_ran");
+        if (!json_is_object(o) || !json_is_integer(d) || !json_is_integer(h) ||
+            json_integer_value(d) < 0 || json_integer_value(h) < 0 ||
+            json_integer_value(h) > json_integer_value(d))
+                return -EBADMSG;
+        s->decision = (uint64_t) json_integer_value(d);
+        s->hooks_ran = (uint64_t) json_integer_value(h);
+        return 0;
+}
+
 int state_parse(const char *json, size_t len, const char *instance_id, const char *boot_id,
                 State *ret) {
         _cleanup_(state_done) State s = {};
@@ -108,6 +127,8 @@ int state_parse(const char *json, size_t len, const char *instance_id, const cha
                 s.confirmed = json_is_true(json_object_get(repl, "confirmed"));
         } else if (r == 0 && repl)
                 r = -EBADMSG;
+        if (r == 0)
+                r = parse_decisions(json_object_get(doc, "decisions"), &s);
         if (r == 0 && streq(s.boot_id, boot_id)) {
                 /* Times and running hooks belong to this boot only. */
                 r = parse_remediation(json_object_get(doc, "remediation"), &s);
@@ -135,6 +156,11 @@ int state_format(const State *s, char **ret) {
                                 json_pack("{s:s,s:I,s:b}", "action", action_names[s->action],
                                           "requested_at", (json_int_t) s->requested_at, "confirmed",
                                           s->confirmed)) < 0)
+                goto oom;
+        if (s->decision > 0 &&
+            json_object_set_new(doc, "decisions",
+                                json_pack("{s:I,s:I}", "decision", (json_int_t) s->decision,
+                                          "hooks_ran", (json_int_t) s->hooks_ran)) < 0)
                 goto oom;
         for (size_t i = 0; i < s->n_remediation; i++) {
                 json_t *times = json_array();

@@ -20,7 +20,7 @@
 
 #define STATE_MAX_BYTES (256U * 1024U)
 #define STATE_MAX_CHECKS 256U
-#define STATE_MAX_ATTEMPTS 32U
+#define STATE_MAX_ATTEMPTS CONFIG_MAX_REMEDY_ATTEMPTS /* every attempt the config allows */
 #define STATE_MAX_HOOKS 64U
 
 typedef struct StateRemediation {
@@ -45,6 +45,8 @@ typedef struct State {
         ReplaceAction action;
         time_t requested_at;
         bool confirmed;                /* the group showed the instance Unhealthy/Terminating */
+        uint64_t decision;             /* heal/request.h: this instance's decisions so far */
+        uint64_t hooks_ran;            /* the decision whose hooks.d/unhealthy/ ran */
         StateRemediation *remediation; /* malloc'd array */
         size_t n_remediation;
         StateLifecycle lifecycle;

@@ -153,6 +153,11 @@ static void test_broken(void **state) {
                   { "t.conf:1: check 'a': unknown key 'intervall' (did you mean 'interval'?)" } },
                 { "checks = ( { name = \"a\"; " OK_CHECK "remediate = { attempts = 1; }; } );",
                   { "t.conf:1: check 'a': remediate needs restart_unit or exec" } },
+                /* The state keeps 32 attempts: more would leave the check remediating for
+                 * ever (the ladder never saw them all). */
+                { "checks = ( { name = \"a\"; " OK_CHECK "remediate = { restart_unit = "
+                  "\"x.service\"; attempts = 33; }; } );",
+                  { "t.conf:1: check 'a': remediate.attempts must be between 0 and 32, not 33" } },
                 { "checks = ( { name = \"a\"; " OK_CHECK "role = \"dependency\";\n"
                   "  remediate = { restart_unit = \"x.service\"; }; } );",
                   { "t.conf:2: check 'a': remediate is not allowed on a dependency check (a "
@@ -407,14 +412,26 @@ static void test_check_equal(void **state) {
         assert_true(asprintf(&moved, "\n%s", full_config) > 0);
         assert_int_equal(config_load_string(moved, "b", 0, &b, &errors), 0);
         assert_int_not_equal(a->checks[0].line, b->checks[0].line);
-        assert_true(check_config_equal(&a->checks[0], &b->checks[0]));
-        assert_false(check_config_equal(&a->checks[0], &b->checks[1]));
+        assert_true(check_config_keeps_state(&a->checks[0], &b->checks[0]));
+        assert_false(check_config_keeps_state(&a->checks[0], &b->checks[1]));
+        /* One key of the schedule or the remediation: the state stays (a failed check is
+         * not made to fail all over again by a reload that edits its interval). */
         b->checks[0].remediate.settle = 21;
-        assert_false(check_config_equal(&a->checks[0], &b->checks[0]));
-        b->checks[0].remediate.settle = 20;
+        b->checks[0].interval = 99;
+        b->checks[0].fall = 7;
+        assert_true(check_config_keeps_state(&a->checks[0], &b->checks[0]));
+        /* What its results mean: the command (a fix to a bad check), the role, the
+         * timeout_state: it starts fresh. */
+        b->checks[0].role = CHECK_ROLE_DEPENDENCY;
+        assert_false(check_config_keeps_state(&a->checks[0], &b->checks[0]));
+        b->checks[0].role = a->checks[0].role;
+        b->checks[0].timeout_state =
+                a->checks[0].timeout_state == NAGIOS_UNKNOWN ? NAGIOS_OK : NAGIOS_UNKNOWN;
+        assert_false(check_config_keeps_state(&a->checks[0], &b->checks[0]));
+        b->checks[0].timeout_state = a->checks[0].timeout_state;
         free(b->checks[0].command[2]);
         b->checks[0].command[2] = strdup("y");
-        assert_false(check_config_equal(&a->checks[0], &b->checks[0]));
+        assert_false(check_config_keeps_state(&a->checks[0], &b->checks[0]));
         assert_int_equal(errors.n, 0);
 }
 

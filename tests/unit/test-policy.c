@@ -996,9 +996,44 @@ static void test_decide_invariants(void **state) {
         assert_true(replaced > 100);
 }
 
+/* A wall clock that steps back between two attempts must not skip the rest of the ladder:
+ * the history stays in order (it used to reach policy_remedy_step out of order, which then
+ * failed, and the check counted as exhausted at once). */
+static void test_remedy_history_clock_step(void **state) {
+        const uint64_t now = 5000 * USEC_PER_SEC;
+        /* Attempt 2 was recorded after the clock stepped back by 100 s. */
+        const time_t attempts[] = { 100000, 99950, 99990 };
+        uint64_t h[3];
+        PolicyRemedyInput in = { .attempts = 5,
+                                 .window = 3600,
+                                 .backoff = 10,
+                                 .delay = 0,
+                                 .settle_usec = 0,
+                                 .failed_usec = 0 };
+        PolicyRemedyStep step;
+        (void) state;
+
+        policy_remedy_history(attempts, 3, 100010, now, h);
+        assert_int_equal(h[0], now - 10 * USEC_PER_SEC);
+        assert_true(h[1] >= h[0] && h[2] >= h[1]);
+        assert_true(h[2] <= now);
+        in.history = h;
+        in.n_history = 3;
+        assert_int_equal(policy_remedy_step(&in, now, &step), 0);
+        assert_int_not_equal(step.remedy, POLICY_REMEDY_EXHAUSTED); /* two attempts left */
+        /* Times after now (the clock stepped back since): now, not the future. */
+        policy_remedy_history(attempts, 3, 90000, now, h);
+        assert_int_equal(h[0], now);
+        assert_int_equal(h[2], now);
+        /* Before this boot: long ago, clamped at 0. */
+        policy_remedy_history(attempts, 1, 100000 + 10000, now, h);
+        assert_int_equal(h[0], 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_budget_resolve),
+                cmocka_unit_test(test_remedy_history_clock_step),
                 cmocka_unit_test(test_lifecycle),
                 cmocka_unit_test(test_names),
                 cmocka_unit_test(test_jitter),
