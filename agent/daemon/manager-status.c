@@ -69,7 +69,7 @@ json_t *manager_render_status(void *userdata) {
                                               (json_int_t) metrics_dropped(m->metrics)));
         if (m->statsd)
                 json_object_set_new(doc, "statsd",
-                                    json_pack("{s:s,s:I,s:I}", "address", m->config->metrics.statsd,
+                                    json_pack("{s:s,s:I,s:I}", "address", statsd_address(m->statsd),
                                               "sent", (json_int_t) statsd_sent(m->statsd),
                                               "dropped", (json_int_t) statsd_dropped(m->statsd)));
         if (m->aws)

@@ -48,7 +48,7 @@ static void flush(Manager *m, unsigned refused) {
         if (before == 0 && statsd_dropped(m->statsd) > 0)
                 log_notice("statsd: dropping metrics sent to %s (nobody listening, or the "
                            "socket buffer is full); counting them in drover status",
-                           m->config->metrics.statsd);
+                           statsd_address(m->statsd));
 }
 
 void manager_statsd_check(Manager *m, const char *check, const PluginResult *res) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 
 struct Statsd {
         int fd;
+        char *address;
         StatsdPacker *packer;
         uint64_t sent, dropped;
 };
@@ -25,6 +27,9 @@ int statsd_new(const char *address, const char *prefix, StatsdTags tags, Statsd 
         if (!s)
                 return -ENOMEM;
         s->fd = -1;
+        s->address = strdup(address);
+        if (!s->address)
+                return -ENOMEM;
         r = statsd_packer_new(prefix, tags, &s->packer);
         if (r < 0)
                 return r;
@@ -44,6 +49,7 @@ Statsd *statsd_free(Statsd *s) {
         if (s->fd >= 0)
                 (void) close(s->fd);
         statsd_packer_free(s->packer);
+        free(s->address);
         free(s);
         return NULL;
 }
@@ -76,6 +82,10 @@ unsigned statsd_flush(Statsd *s) {
 void statsd_count_dropped(Statsd *s) {
         if (s)
                 s->dropped++;
+}
+
+const char *statsd_address(const Statsd *s) {
+        return s ? s->address : NULL;
 }
 
 uint64_t statsd_sent(const Statsd *s) {

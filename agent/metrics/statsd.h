@@ -30,5 +30,7 @@ unsigned statsd_flush(Statsd *s);
 /* Counts a sample the packer refused (too long, buffer full) as dropped. */
 void statsd_count_dropped(Statsd *s);
 
+/* The address it sends to, as given to statsd_new(). */
+const char *statsd_address(const Statsd *s);
 uint64_t statsd_sent(const Statsd *s);    /* datagrams the kernel took */
 uint64_t statsd_dropped(const Statsd *s); /* datagrams (and refused samples) lost */

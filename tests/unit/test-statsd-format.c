@@ -255,6 +255,7 @@ static void test_sender(void **state) {
         snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(a.sin_port));
         assert_int_equal(statsd_new("localhost:1", "drover", STATSD_TAGS_NONE, &s), -EINVAL);
         assert_int_equal(statsd_new(addr, "drover", STATSD_TAGS_NONE, &s), 0);
+        assert_string_equal(statsd_address(s), addr);
         assert_int_equal(statsd_packer_add_check(statsd_packer(s), NULL, "web", 2, 1.5), 0);
         assert_int_equal(statsd_flush(s), 0);
         n = recv(fd, buf, sizeof(buf) - 1, 0);
