@@ -75,13 +75,15 @@ def has(collector, pattern):
 def test_names_types_and_a_negative_gauge(daemon, collector):
     d = daemon
     d.start(checks=[d.flag_check("web"), neg_check()],
-            metrics={"sinks": ["cloudwatch", "statsd"], "statsd": collector.address})
+            metrics={"sinks": ["cloudwatch", "statsd"], "statsd": collector.address,
+                     "high_resolution": True})
     d.wait_ready()
     d.wait_for(lambda: has(collector, r"^drover\.check\.clock\.perfdata\.offset:-5\|g$"), 10,
                "the negative gauge")
     d.wait_for(lambda: has(collector, r"^drover\.instance\.healthy:1\|g$"), 10,
                "instance.healthy")
-    assert has(collector, r"^drover\.check\.web\.status:0\|g$")
+    # (checks start at random points of their interval: wait for web's first result)
+    d.wait_for(lambda: has(collector, r"^drover\.check\.web\.status:0\|g$"), 10, "web's status")
     assert has(collector, r"^drover\.check\.web\.duration:[0-9.]+\|ms$")
     assert has(collector, r"^drover\.check\.web\.perfdata\.value:0\|g$")
     assert has(collector, r"^drover\.check\.clock\.perfdata\.temp:21\.5\|g$")
@@ -118,9 +120,9 @@ def test_dogstatsd_tags_and_statsd_alone(daemon, collector):
     tags = rf"\|#check:web,autoscaling_group:drover-asg,instance_id:{d.instance_id}$"
     d.wait_for(lambda: has(collector, r"^prod\.web\.check\.status:0\|g" + tags), 10,
                "a tagged status")
+    assert has(collector, r"^prod\.web\.check\.duration:[0-9.]+\|ms" + tags)
     d.wait_for(lambda: has(collector, r"^prod\.web\.check\.perfdata\.offset:-5\|g\|#check:clock,"),
                10, "a tagged negative gauge")
-    assert has(collector, r"^prod\.web\.check\.duration:[0-9.]+\|ms" + tags)
     assert has(collector, r"^prod\.web\.check\.perfdata\.offset:0\|g\|#check:clock,")
     d.wait_for(lambda: has(collector, r"^prod\.web\.instance\.healthy:1\|g\|#autoscaling_group:"
                                       rf"drover-asg,instance_id:{d.instance_id}$"),
