@@ -38,6 +38,16 @@ static const EnumName on_failure[] = {
         { "abandon", 1 },
         {},
 };
+static const EnumName metrics_sinks[] = {
+        { "cloudwatch", 0 },
+        { "statsd", 0 },
+        {},
+};
+static const EnumName statsd_tags[] = {
+        { "none", STATSD_TAGS_NONE },
+        { "dogstatsd", STATSD_TAGS_DOGSTATSD },
+        {},
+};
 static const EnumName replace_on_events[] = {
         { "rebalance", 0 },
         { "instance-retirement", 0 },
@@ -51,6 +61,7 @@ static const EnumName replace_on_events[] = {
 _Static_assert(sizeof(ReplaceAction) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(CheckRole) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(NagiosStatus) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(StatsdTags) == sizeof(int), "enums are stored as int");
 
 #define C(f) offsetof(Config, f)
 #define SECTION(p)                                                                                 \
@@ -115,6 +126,10 @@ const KeyDef config_global_keys[] = {
         BOOL("metrics.high_resolution", metrics.high_resolution),
         BOOL("metrics.per_instance", metrics.per_instance),
         SIZE("metrics.buffer_max", metrics.buffer_max, 1, 1000000),
+        { "metrics.sinks", KEY_STRV, C(metrics.sinks), 0, 0, metrics_sinks, KC_NONE },
+        STR("metrics.statsd", metrics.statsd, KC_STATSD_ADDR),
+        STR("metrics.statsd_prefix", metrics.statsd_prefix, KC_STATSD_PREFIX),
+        ENUM("metrics.statsd_tags", metrics.statsd_tags, statsd_tags),
 
         SECTION("hooks"),
         STR("hooks.dir", hooks.dir, KC_ABS_PATH),

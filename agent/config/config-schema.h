@@ -40,6 +40,8 @@ typedef enum KeyCheck {
         KC_HOOK_NAME,     /* "" or an Auto Scaling lifecycle hook name */
         KC_UNIT,          /* "" or a systemd unit name */
         KC_ARGV,          /* argv[0] an absolute path */
+        KC_STATSD_ADDR,   /* numeric IPv4:port or [IPv6]:port */
+        KC_STATSD_PREFIX, /* "" or dotted [A-Za-z0-9_] parts */
 } KeyCheck;
 
 typedef struct EnumName {

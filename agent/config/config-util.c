@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The small public helpers of config.h: freeing, lookups, comparison, names, messages. */
 #include <stdio.h>
+#include <strings.h>
 
 #include "config/config.h"
 #include "base/util.h"
@@ -28,6 +29,9 @@ void config_free(Config *c) {
         free(c->plugins.user);
         free(c->plugins.group);
         free(c->metrics.namespace);
+        strv_free(c->metrics.sinks);
+        free(c->metrics.statsd);
+        free(c->metrics.statsd_prefix);
         free(c->hooks.dir);
         free(c->hooks.terminate_hook_name);
         free(c->hooks.launch_hook_name);
@@ -39,6 +43,15 @@ void config_free(Config *c) {
                 check_done(&c->checks[i]);
         free(c->checks);
         free(c);
+}
+
+bool config_metrics_sink(const Config *c, const char *sink) {
+        if (!c || !c->metrics.enabled)
+                return false;
+        for (char **s = c->metrics.sinks; s && *s; s++)
+                if (strcasecmp(*s, sink) == 0)
+                        return true;
+        return false;
 }
 
 const CheckConfig *config_find_check(const Config *c, const char *name) {

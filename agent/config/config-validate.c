@@ -155,6 +155,17 @@ const char *config_check_string(KeyCheck kc, char *v, char *buf, size_t bufsz) {
                 return NULL;
         case KC_ARGV:
                 return v[0] == '/' ? NULL : "must start with an absolute path to the program";
+        case KC_STATSD_ADDR:
+                /* Numeric only: a name would need DNS, and nothing in the loop may wait. */
+                return statsd_address_parse(v, NULL, NULL) < 0
+                               ? "must be a numeric address and port like 127.0.0.1:8125 or "
+                                 "[::1]:8125 (no host names)"
+                               : NULL;
+        case KC_STATSD_PREFIX:
+                return statsd_prefix_valid(v) ? NULL
+                                              : "must be \"\" or dot-separated names of letters, "
+                                                "digits and _ (like \"drover\" or \"prod.web\"), "
+                                                "at most 128 characters";
         }
         return NULL;
 }

@@ -294,9 +294,14 @@ static int config_set_defaults(Config *c, const char *path) {
                                     .standalone_action = REPLACE_NONE,
                                     .confirm_interval = 60,
                                     .hold_backoff_max = 900 };
-        c->metrics = (MetricsConfig){
-                .enabled = true, .namespace = strdup("Drover"), .interval = 60, .buffer_max = 10000
-        };
+        c->metrics = (MetricsConfig){ .enabled = true,
+                                      .namespace = strdup("Drover"),
+                                      .interval = 60,
+                                      .buffer_max = 10000,
+                                      .sinks = strv_new("cloudwatch", NULL),
+                                      .statsd = strdup("127.0.0.1:8125"),
+                                      .statsd_prefix = strdup("drover"),
+                                      .statsd_tags = STATSD_TAGS_NONE };
         c->hooks = (HooksConfig){ .dir = strdup(SYSCONFDIR "/drover/hooks.d"),
                                   .timeout = 300,
                                   .heartbeat_interval = 60,
@@ -309,7 +314,8 @@ static int config_set_defaults(Config *c, const char *path) {
         c->path = strdup(path);
         if (!c->imds.endpoint || !c->aws.region || !c->aws.endpoint_autoscaling ||
             !c->aws.endpoint_ec2 || !c->aws.endpoint_cloudwatch || !c->aws.ca_file ||
-            !c->plugins.user || !c->plugins.group || !c->metrics.namespace || !c->hooks.dir ||
+            !c->plugins.user || !c->plugins.group || !c->metrics.namespace || !c->metrics.sinks ||
+            !c->metrics.statsd || !c->metrics.statsd_prefix || !c->hooks.dir ||
             !c->hooks.terminate_hook_name || !c->hooks.launch_hook_name || !c->hooks.replace_on ||
             !c->status.group || !c->path)
                 return -ENOMEM;

@@ -17,6 +17,7 @@
 
 #include "base/macro.h"
 #include "base/nagios.h"
+#include "metrics/statsd-format.h"
 
 typedef enum CheckRole {
         CHECK_ROLE_LIVENESS,
@@ -123,6 +124,12 @@ typedef struct MetricsConfig {
         bool high_resolution; /* false */
         bool per_instance;    /* false */
         size_t buffer_max;    /* 10000 data points kept while CloudWatch is away */
+
+        /* Sinks: "cloudwatch" and/or "statsd" (enabled = false turns every one off). */
+        char **sinks;
+        char *statsd;           /* "127.0.0.1:8125", numeric only (no DNS) */
+        char *statsd_prefix;    /* "drover" */
+        StatsdTags statsd_tags; /* none | dogstatsd */
 } MetricsConfig;
 
 typedef struct HooksConfig {
@@ -184,6 +191,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free)
 /* Loads from a string (for tests and fuzzing); name is used in messages. No drop-ins. */
 int config_load_string(const char *text, const char *name, unsigned flags, Config **ret,
                        ConfigErrors *errors);
+
+/* Whether metrics go to sink ("cloudwatch", "statsd"): enabled and listed. */
+bool config_metrics_sink(const Config *c, const char *sink);
 
 const CheckConfig *config_find_check(const Config *c, const char *name);
 /*

@@ -112,6 +112,7 @@ static uint64_t now_ms(void) {
 void manager_metric(Manager *m, MetricsInstanceMetric which, double value) {
         MetricsIdentity id = metrics_identity(m);
 
+        manager_statsd_instance(m, which, value);
         if (m->metrics && m->have_identity && heal_membership_known(m->heal))
                 (void) metrics_record_instance(m->metrics, &id, which, value, now_ms());
 }
@@ -164,6 +165,8 @@ static void record_check_metrics(Manager *m, size_t i, const PluginResult *res) 
         MetricsIdentity id = metrics_identity(m);
         uint64_t t = now_ms();
 
+        /* statsd is local: it reports even while AWS (and so the group) is unknown. */
+        manager_statsd_check(m, name, res);
         if (!m->metrics || !heal_membership_known(m->heal))
                 return;
         (void) metrics_record_check(m->metrics, &id, name, res->status,
@@ -248,7 +251,9 @@ static int start_metrics(Manager *m) {
 
         if (!mc->enabled)
                 return 0;
-        r = metrics_new(mc->namespace, mc->high_resolution, mc->buffer_max, &m->metrics);
+        r = manager_statsd_start(m);
+        if (r >= 0 && config_metrics_sink(m->config, "cloudwatch"))
+                r = metrics_new(mc->namespace, mc->high_resolution, mc->buffer_max, &m->metrics);
         if (r < 0)
                 return r;
         return sd_event_add_time_relative(m->event, &m->metrics_timer, CLOCK_BOOTTIME,
@@ -462,6 +467,7 @@ static void manager_free(Manager *m) {
         sd_event_source_disable_unref(m->metrics_timer);
         sd_event_source_disable_unref(m->identity_timer);
         metrics_free(m->metrics);
+        statsd_free(m->statsd);
         aws_free(m->aws);
         aws_config_done(&m->aws_config);
         status_server_free(m->status);

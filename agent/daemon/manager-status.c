@@ -67,6 +67,11 @@ json_t *manager_render_status(void *userdata) {
                                     json_pack("{s:i,s:I}", "buffered",
                                               (int) metrics_buffered(m->metrics), "dropped",
                                               (json_int_t) metrics_dropped(m->metrics)));
+        if (m->statsd)
+                json_object_set_new(doc, "statsd",
+                                    json_pack("{s:s,s:I,s:I}", "address", statsd_address(m->statsd),
+                                              "sent", (json_int_t) statsd_sent(m->statsd),
+                                              "dropped", (json_int_t) statsd_dropped(m->statsd)));
         if (m->aws)
                 json_object_set_new(doc, "aws",
                                     json_pack("{s:s,s:s,s:I}", "region", aws_region(m->aws),

@@ -20,6 +20,8 @@
 #include "imds/http.h"
 #include "imds/imds.h"
 #include "aws/metrics.h"
+#include "checks/plugin.h"
+#include "metrics/statsd.h"
 
 typedef struct Monitor Monitor;
 typedef struct Runner Runner;
@@ -42,6 +44,7 @@ typedef struct Manager {
         bool metrics_failing;
         bool stopping; /* SIGTERM seen: sending what is buffered, then exit */
         uint64_t metrics_dropped_reported;
+        Statsd *statsd; /* NULL unless metrics.sinks lists statsd */
         Runner *runner;
         Monitor *monitor;
         Remedy *bus;       /* one system-bus connection for heal and lifecycle */
@@ -65,6 +68,12 @@ typedef struct Manager {
 
 /* Records an instance-level metric (no-op without metrics or identity). */
 void manager_metric(Manager *m, MetricsInstanceMetric which, double value);
+
+/* The statsd sink (statsd-sink.c): set up from the config; one check result or one
+ * instance metric, sent at once. No-ops without a statsd sink. */
+int manager_statsd_start(Manager *m);
+void manager_statsd_check(Manager *m, const char *check, const PluginResult *res);
+void manager_statsd_instance(Manager *m, MetricsInstanceMetric which, double value);
 
 /* Sends STATUS= if the one-line summary changed. */
 void manager_update_status(Manager *m);

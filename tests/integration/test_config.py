@@ -67,6 +67,24 @@ def test_all_errors_at_once(run_drover, conf):
     ]
 
 
+def test_statsd_bad_address_and_prefix(run_drover, conf):
+    path = conf('metrics: { sinks = [ "statsd" ];\n'
+                '           statsd = "statsd.internal:8125";\n'
+                '           statsd_prefix = "my app"; };\n')
+    p = run_drover("config-test", "-c", path)
+    assert p.returncode == 1
+    assert p.stderr.splitlines() == [
+        f'{path}:2: metrics.statsd must be a numeric address and port like 127.0.0.1:8125 '
+        f'or [::1]:8125 (no host names), not "statsd.internal:8125"',
+        f'{path}:3: metrics.statsd_prefix must be "" or dot-separated names of letters, '
+        f'digits and _ (like "drover" or "prod.web"), at most 128 characters, not "my app"',
+    ]
+    good = conf('metrics: { sinks = [ "cloudwatch", "statsd" ]; statsd = "[::1]:8125";\n'
+                '           statsd_prefix = "prod.web"; statsd_tags = "dogstatsd"; };\n')
+    p = run_drover("config-test", "-c", good)
+    assert p.returncode == 0, p.stderr
+
+
 def test_syntax_error(run_drover, conf):
     path = conf("imds: {\n  retries = ;\n};\n")
     p = run_drover("config-test", "-c", path)

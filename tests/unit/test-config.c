@@ -107,6 +107,21 @@ static void test_broken(void **state) {
                 { "metrics: { namespace = \"AWS/EC2\"; };",
                   { "t.conf:1: metrics.namespace must not start with AWS/ (reserved for AWS), "
                     "not \"AWS/EC2\"" } },
+                { "metrics: { statsd = \"localhost:8125\"; };",
+                  { "t.conf:1: metrics.statsd must be a numeric address and port like "
+                    "127.0.0.1:8125 or [::1]:8125 (no host names), not \"localhost:8125\"" } },
+                { "metrics: { statsd = \"::1:8125\"; };",
+                  { "t.conf:1: metrics.statsd must be a numeric address and port like "
+                    "127.0.0.1:8125 or [::1]:8125 (no host names), not \"::1:8125\"" } },
+                { "metrics: { statsd_prefix = \"my-app.\"; };",
+                  { "t.conf:1: metrics.statsd_prefix must be \"\" or dot-separated names of "
+                    "letters, digits and _ (like \"drover\" or \"prod.web\"), at most 128 "
+                    "characters, not \"my-app.\"" } },
+                { "metrics: { statsd_tags = \"influx\"; };",
+                  { "t.conf:1: metrics.statsd_tags must be one of none, dogstatsd; not "
+                    "\"influx\"" } },
+                { "metrics: { sinks = [ \"graphite\" ]; };",
+                  { "t.conf:1: metrics.sinks: \"graphite\" is not one of cloudwatch, statsd" } },
                 { "plugins: { user = \"no-such-user-drover\"; };",
                   { "t.conf:1: plugins.user names a user 'no-such-user-drover' that does not "
                     "exist, not \"no-such-user-drover\"" } },
@@ -257,6 +272,13 @@ static void test_defaults(void **state) {
         assert_false(c->metrics.high_resolution);
         assert_false(c->metrics.per_instance);
         assert_int_equal(c->metrics.buffer_max, 10000);
+        assert_int_equal(strv_length(c->metrics.sinks), 1);
+        assert_string_equal(c->metrics.sinks[0], "cloudwatch");
+        assert_string_equal(c->metrics.statsd, "127.0.0.1:8125");
+        assert_string_equal(c->metrics.statsd_prefix, "drover");
+        assert_int_equal(c->metrics.statsd_tags, STATSD_TAGS_NONE);
+        assert_true(config_metrics_sink(c, "cloudwatch"));
+        assert_false(config_metrics_sink(c, "statsd"));
         assert_string_equal(c->hooks.dir, SYSCONFDIR "/drover/hooks.d");
         assert_true(c->hooks.timeout == 300.0 && c->hooks.heartbeat_interval == 60.0);
         assert_string_equal(c->hooks.terminate_hook_name, "");
@@ -314,7 +336,9 @@ static const char full_config[] =
         "          max_unhealthy = 2; max_replacements_per_hour = \"50%\"; jitter = 0.25;\n"
         "          standalone_action = \"terminate\"; confirm_interval = 5; };\n"
         "metrics: { enabled = false; namespace = \"My/App\"; interval = 10;\n"
-        "           high_resolution = true; per_instance = true; buffer_max = 5; };\n"
+        "           high_resolution = true; per_instance = true; buffer_max = 5;\n"
+        "           sinks = [ \"statsd\", \"cloudwatch\" ]; statsd = \"[::1]:9125\";\n"
+        "           statsd_prefix = \"prod.web\"; statsd_tags = \"dogstatsd\"; };\n"
         "hooks: { dir = \"/tmp/hooks\"; timeout = 30; heartbeat_interval = 10;\n"
         "         lifecycle_hook_names = { terminate = \"drain\"; launch = \"bootstrap\"; };\n"
         "         on_failure = \"abandon\"; poll_interval = 1; launch_timeout = 100;\n"
@@ -356,6 +380,12 @@ static void test_every_key(void **state) {
         assert_true(c->metrics.interval == 10.0);
         assert_true(c->metrics.high_resolution && c->metrics.per_instance);
         assert_int_equal(c->metrics.buffer_max, 5);
+        assert_int_equal(strv_length(c->metrics.sinks), 2);
+        assert_string_equal(c->metrics.statsd, "[::1]:9125");
+        assert_string_equal(c->metrics.statsd_prefix, "prod.web");
+        assert_int_equal(c->metrics.statsd_tags, STATSD_TAGS_DOGSTATSD);
+        /* enabled = false turns every sink off, whatever sinks lists */
+        assert_false(config_metrics_sink(c, "statsd") || config_metrics_sink(c, "cloudwatch"));
         assert_string_equal(c->hooks.dir, "/tmp/hooks");
         assert_true(c->hooks.timeout == 30.0 && c->hooks.heartbeat_interval == 10.0);
         assert_string_equal(c->hooks.terminate_hook_name, "drain");
