@@ -445,6 +445,11 @@ int daemon_run(const char *config_path) {
         sigaddset(&ss, SIGHUP);
         if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
                 return log_error_errno(errno, "sigprocmask: %m"), 1;
+        /* A peer that goes away must be an EPIPE, not our death: systemd's IgnoreSIGPIPE=
+         * does this for the unit, but not in a terminal, a container or under another
+         * supervisor. Plugins get the default back (plugin.c resets every signal). */
+        if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+                return log_error_errno(errno, "cannot ignore SIGPIPE: %m"), 1;
         m = calloc(1, sizeof(*m));
         if (!m || !(m->config_path = strdup(config_path)))
                 return log_error("out of memory"), 1;

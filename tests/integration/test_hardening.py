@@ -1,0 +1,203 @@
+"""A daemon no local user, plugin or bad file can knock over or blind (issue 16):
+SIGPIPE, the status socket under a connect flood and for refused peers, plugin text
+that tries to drive the terminal, a FIFO at the state file's path, and secrets left in
+the daemon's memory after a credential rotation.
+
+The daemon runs outside systemd here (no IgnoreSIGPIPE=, no LimitCORE=): what the unit
+file hides must hold without it.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+
+NOBODY = ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
+
+
+def shared_runtime_dir(d):
+    """A runtime directory an unprivileged user can reach (tmp_path is root's 0700)."""
+    path = tempfile.mkdtemp(prefix="drover-run-", dir="/tmp")
+    os.chmod(path, 0o755)
+    d.runtime_dir = path
+    return path
+
+
+def sock_path(d):
+    return os.path.join(d.runtime_dir, "drover.sock")
+
+
+def status_proc(d, *cmd_prefix, args=("--json",)):
+    return subprocess.run([*cmd_prefix, d.bin, "status", *args], capture_output=True,
+                          text=True, timeout=20, env=d.env())
+
+
+# ---- SIGPIPE -----------------------------------------------------------------------
+
+def test_status_client_closing_early_does_not_kill_the_daemon(daemon):
+    d = daemon
+    d.start(checks=[d.flag_check("web")])
+    d.wait_ready()
+    for _ in range(20):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(sock_path(d))
+        s.sendall(b"status\n")
+        s.close()  # before the daemon writes its answer: the write meets EPIPE
+    time.sleep(0.5)
+    assert d.proc.poll() is None, f"drover died ({d.proc.returncode}):\n{d.log()[-2000:]}"
+    assert d.status()["checks"][0]["name"] == "web"
+    assert d.stop() == 0
+
+
+SIGIGN_PLUGIN = r"""#!/bin/sh
+ign=$(sed -n 's/^SigIgn:[[:space:]]*//p' /proc/$$/status)
+echo "sigign $ign"
+exit 0
+"""
+
+
+def test_plugins_get_the_default_sigpipe_back(daemon):
+    d = daemon
+    plugin = os.path.join(d.plugin_dir, "sigign")
+    with open(plugin, "w") as f:
+        f.write(SIGIGN_PLUGIN)
+    os.chmod(plugin, 0o755)
+    d.start(checks=[{"name": "sig", "role": "dependency", "command": [plugin], "interval": 1}])
+    d.wait_ready()
+    out = d.wait_for(lambda: d.check("sig").get("output", "").startswith("sigign ")
+                     and d.check("sig")["output"], 10, "the plugin's answer")
+    mask = int(out.split()[1], 16)
+    assert not mask & (1 << (signal.SIGPIPE - 1)), out  # the daemon ignores it; not they
+    # ... while the daemon itself does ignore it.
+    with open(f"/proc/{d.proc.pid}/status") as f:
+        ign = next(line for line in f if line.startswith("SigIgn:"))
+    assert int(ign.split()[1], 16) & (1 << (signal.SIGPIPE - 1)), ign
+
+
+# ---- the status socket ------------------------------------------------------------
+
+FLOOD = r"""
+import socket, sys, time
+path, n = sys.argv[1], int(sys.argv[2])
+socks, refused = [], 0
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.setblocking(False)
+    try:
+        s.connect(path)
+        socks.append(s)
+    except BlockingIOError:
+        refused += 1
+        s.close()
+print(len(socks), refused, flush=True)
+time.sleep(float(sys.argv[3]))
+"""
+
+
+def test_connect_flood_from_an_unprivileged_user(daemon):
+    d = daemon
+    shared_runtime_dir(d)
+    d.start(checks=[d.flag_check("web")])
+    d.wait_ready()
+    # A stopped daemon accepts nothing: every connection of the flood stays queued.
+    d.signal(signal.SIGSTOP)
+    try:
+        flood = subprocess.Popen([*NOBODY, "/usr/bin/python3", "-c", FLOOD, sock_path(d),
+                                  "300", "5"], stdout=subprocess.PIPE, text=True)
+        queued, refused = map(int, flood.stdout.readline().split())
+        client = subprocess.Popen([d.bin, "status", "--json"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=d.env())
+        time.sleep(1.0)
+    finally:
+        d.signal(signal.SIGCONT)
+    out, err = client.communicate(timeout=20)
+    flood.wait(timeout=20)
+    assert refused == 0 and queued == 300, (queued, refused)  # the backlog fits
+    assert client.returncode == 0, err
+    assert json.loads(out)["checks"][0]["name"] == "web"
+    assert d.status()["checks"][0]["name"] == "web"  # and afterwards, of course
+
+
+def test_client_waits_for_a_full_backlog_and_retries(tmp_path, drover_bin):
+    """A listener whose backlog is full for a second: `drover status` waits, then gets in."""
+    run = tmp_path / "run"
+    run.mkdir()
+    path = str(run / "drover.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(0)
+    fillers = []
+    while True:  # fill the queue until the kernel says EAGAIN
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.setblocking(False)
+        try:
+            s.connect(path)
+        except BlockingIOError:
+            s.close()
+            break
+        s.send(b"filler\n")
+        fillers.append(s)
+    assert 0 < len(fillers) < 10
+    answered = []
+
+    def serve():
+        time.sleep(1.0)
+        for _ in range(len(fillers) + 1):
+            c, _ = srv.accept()
+            c.settimeout(3)
+            try:
+                req = c.recv(64)
+            except OSError:
+                req = b""
+            if req.startswith(b"status"):
+                c.sendall(b'{"version":"fake","checks":[]}')
+                answered.append(req)
+            c.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    env = {"PATH": "/usr/bin:/bin", "RUNTIME_DIRECTORY": str(run)}
+    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+        if k in os.environ:
+            env[k] = os.environ[k]
+    t0 = time.monotonic()
+    p = subprocess.run([drover_bin, "status", "--json"], capture_output=True, text=True,
+                       timeout=20, env=env)
+    t.join(5)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["version"] == "fake"
+    assert time.monotonic() - t0 >= 0.9  # it did wait for the queue
+    assert answered == [b"status\n"]
+    for s in fillers:
+        s.close()
+    srv.close()
+
+
+def test_refused_peer_reads_why_before_the_close(daemon):
+    d = daemon
+    shared_runtime_dir(d)
+    d.start(checks=[d.flag_check("web")])
+    d.wait_ready()
+    # A raw client that waits before reading: the daemon has long decided by then.
+    reader = ("import socket, sys, time\n"
+              "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+              "s.connect(sys.argv[1]); time.sleep(0.5)\n"
+              "sys.stdout.write(s.recv(4096).decode())\n")
+    p = subprocess.run([*NOBODY, "/usr/bin/python3", "-c", reader, sock_path(d)],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["error"] == "access denied" and "root" in doc["message"], doc
+    for _ in range(5):
+        p = status_proc(d, *NOBODY, args=())
+        assert p.returncode == 3, (p.returncode, p.stderr)
+        assert "run as root or as a member of status.group" in p.stderr, p.stderr
+    # Root still gets its answer.
+    assert d.status()["checks"][0]["name"] == "web"
