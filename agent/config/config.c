@@ -557,6 +557,8 @@ static int read_source(Loader *l, const char *path) {
         r = read_file_capped(path, CONFIG_FILE_MAX, &text, &len);
         if (r == -EFBIG)
                 add_error(l, path, 0, "larger than %d bytes", CONFIG_FILE_MAX);
+        else if (r == -EBADFD)
+                add_error(l, path, 0, "not a regular file");
         else if (r < 0)
                 add_error(l, path, 0, "cannot read: %s", strerror(-r));
         if (r < 0)
