@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "aws/credentials.h"
+#include "base/secmem.h"
 #include "base/util.h"
 
 #define ROLES_PATH "meta-data/iam/security-credentials/"
@@ -96,7 +97,10 @@ static int get_field(json_t *o, const char *key, size_t max, char **ret) {
                 if (s[i] <= ' ' || s[i] > '~')
                         return -EBADMSG;
         *ret = strdup(s);
-        return *ret ? 0 : -ENOMEM;
+        if (!*ret)
+                return -ENOMEM;
+        secmem_dontdump(*ret, n); /* kept for hours: never in a core file */
+        return 0;
 }
 
 int credentials_parse_imds(const char *json, size_t len, CredentialsKeys *ret,

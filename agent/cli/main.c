@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "base/log.h"
+#include "base/secmem.h"
 #include "cli/verbs.h"
 
 static const struct verb {
@@ -41,6 +42,9 @@ int verb_version(int argc, char *argv[]) {
 }
 
 int main(int argc, char *argv[]) {
+        /* Before jansson or OpenSSL allocate anything: what they free is wiped. */
+        if (secmem_install() < 0)
+                return fprintf(stderr, "drover: cannot install the wiping allocator\n"), 1;
         log_open();
         if (argc < 2)
                 return help(stderr), 2;
