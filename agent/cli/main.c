@@ -43,9 +43,12 @@ int verb_version(int argc, char *argv[]) {
 
 int main(int argc, char *argv[]) {
         /* Before jansson or OpenSSL allocate anything: what they free is wiped. */
-        if (secmem_install() < 0)
-                return fprintf(stderr, "drover: cannot install the wiping allocator\n"), 1;
+        int r = secmem_install();
+
         log_open();
+        if (r < 0) /* OpenSSL allocated first (a preloaded library?): jansson still wipes */
+                log_warning("OpenSSL's memory will not be wiped when freed: it was in use "
+                            "before drover started");
         if (argc < 2)
                 return help(stderr), 2;
         if (streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help"))
