@@ -263,3 +263,61 @@ def test_unit_turns_core_dumps_off(drover_bin):
     with open(built) as f:
         lines = [line.strip() for line in f]
     assert "LimitCORE=0" in lines  # a core file would hold the credentials
+
+
+# ---- plugin and hook text ---------------------------------------------------------
+
+HOSTILE = r"printf 'fine \033[2J\033]0;pwned\007 \342\200\256gnitset\r\302\233x \377\n'"
+
+
+def test_plugin_and_hook_output_cannot_drive_a_terminal(daemon):
+    d = daemon
+    plugin = os.path.join(d.plugin_dir, "hostile")
+    with open(plugin, "w") as f:
+        f.write(f"#!/bin/sh\n{HOSTILE}\nexit \"$(cat {d.flag('web')} 2>/dev/null || echo 0)\"\n")
+    os.chmod(plugin, 0o755)
+    hook = os.path.join(d.hooks_dir, "unhealthy", "10-hostile")
+    with open(hook, "w") as f:
+        f.write(f"#!/bin/sh\n{HOSTILE}\n")
+    os.chmod(hook, 0o755)
+    d.start(checks=[{"name": "web", "command": [plugin], "interval": 1, "fall": 2,
+                     "rise": 1}])
+    d.wait_ready()
+    out = d.wait_for(lambda: d.check("web").get("output"), 10, "the plugin's output")
+    assert out == "fine \\x1b[2J\\x1b]0;pwned\\x07 \\u{202e}gnitset\\x0d\\u{9b}x \\xff", out
+    d.set_failing("web")
+    d.wait_for(lambda: "unhealthy/10-hostile succeeded: fine" in d.log(), 20,
+               "the hook's output in the log")
+    assert_log_is_safe(d)
+    assert b"10-hostile succeeded: fine \\x1b[2J" in log_bytes(d)
+
+
+def log_bytes(d):
+    with open(d.log_path, "rb") as f:
+        return f.read()
+
+
+def assert_log_is_safe(d):
+    log = log_bytes(d)
+    for bad in (b"\x1b", b"\x07", b"\r", b"\xc2\x9b", b"\xe2\x80\xae", b"\xff"):
+        assert bad not in log, (bad, log[-2000:])
+
+
+def test_lifecycle_hook_output_is_logged_escaped(daemon_factory):
+    d = daemon_factory(instances=2, extra_args=["--lifecycle-hook",
+                                                "drain:terminate:30:CONTINUE"])
+    os.makedirs(os.path.join(d.hooks_dir, "terminate"), mode=0o755, exist_ok=True)
+    hook = os.path.join(d.hooks_dir, "terminate", "10-hostile")
+    with open(hook, "w") as f:
+        f.write(f"#!/bin/sh\n{HOSTILE}\nprintf 'second\\000line\\n'\n")
+    os.chmod(hook, 0o755)
+    d.start(checks=[d.flag_check("web")],
+            hooks={"timeout": 20, "heartbeat_interval": 1, "poll_interval": 0.5,
+                   "lifecycle_hook_names": {"terminate": "drain"}}).wait_ready()
+    d.sim.set_desired(len(d.sim.instance_ids) - 1, min=0)  # the group drops this one
+    d.wait_for(lambda: "terminate/10-hostile: second" in d.log(), 30, "the hook's output")
+    assert_log_is_safe(d)
+    log = log_bytes(d)
+    assert (b"hook terminate/10-hostile: fine \\x1b[2J\\x1b]0;pwned\\x07 \\u{202e}gnitset"
+            b"\\x0d\\u{9b}x \\xff") in log, log[-2000:]
+    assert b"terminate/10-hostile: second\\x00line" in log  # a NUL does not end the line
