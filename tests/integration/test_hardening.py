@@ -11,7 +11,6 @@ import os
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import tempfile
 import threading
@@ -20,14 +19,20 @@ import time
 import pytest
 
 NOBODY = ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
+# Acting as another user, and reading a non-dumpable process's memory, take root.
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (setpriv, /proc/PID/mem)")
 
 
-def shared_runtime_dir(d):
-    """A runtime directory an unprivileged user can reach (tmp_path is root's 0700)."""
+@pytest.fixture
+def shared_daemon(daemon):
+    """The daemon, with a runtime directory an unprivileged user can reach (tmp_path is
+    root's 0700)."""
     path = tempfile.mkdtemp(prefix="drover-run-", dir="/tmp")
     os.chmod(path, 0o755)
-    d.runtime_dir = path
-    return path
+    daemon.runtime_dir = path
+    yield daemon
+    daemon.stop()
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def sock_path(d):
@@ -101,9 +106,9 @@ time.sleep(float(sys.argv[3]))
 """
 
 
-def test_connect_flood_from_an_unprivileged_user(daemon):
-    d = daemon
-    shared_runtime_dir(d)
+@as_root
+def test_connect_flood_from_an_unprivileged_user(shared_daemon):
+    d = shared_daemon
     d.start(checks=[d.flag_check("web")])
     d.wait_ready()
     # A stopped daemon accepts nothing: every connection of the flood stays queued.
@@ -180,9 +185,9 @@ def test_client_waits_for_a_full_backlog_and_retries(tmp_path, drover_bin):
     srv.close()
 
 
-def test_refused_peer_reads_why_before_the_close(daemon):
-    d = daemon
-    shared_runtime_dir(d)
+@as_root
+def test_refused_peer_reads_why_before_the_close(shared_daemon):
+    d = shared_daemon
     d.start(checks=[d.flag_check("web")])
     d.wait_ready()
     # A raw client that waits before reading: the daemon has long decided by then.
@@ -232,6 +237,7 @@ def role_credentials(sim):
     return sim.state()["credentials"]["issued"]
 
 
+@as_root
 def test_old_credentials_are_wiped_after_rotation(daemon_factory):
     # Role credentials that live 20 s: drover refreshes them at half-life, the sim offers
     # a new set by then (as EC2 does close to the expiry).
