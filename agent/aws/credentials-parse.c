@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "aws/credentials-parse.h"
+#include "base/secmem.h"
 #include "base/util.h"
 #include "imds/imds-parse.h"
 
@@ -63,7 +64,10 @@ static int get_field(json_t *o, const char *key, size_t max, char **ret) {
                 if (s[i] <= ' ' || s[i] > '~')
                         return -EBADMSG;
         *ret = strdup(s);
-        return *ret ? 0 : -ENOMEM;
+        if (!*ret)
+                return -ENOMEM;
+        secmem_dontdump(*ret, n); /* kept for hours: never in a core file */
+        return 0;
 }
 
 int credentials_parse_imds(const char *json, size_t len, CredentialsKeys *ret,

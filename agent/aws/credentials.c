@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "aws/credentials.h"
+#include "base/secmem.h"
 #include "base/util.h"
 
 #define ROLES_PATH "meta-data/iam/security-credentials/"

@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include "aws/query.h"
+#include "base/text.h"
 #include "base/util.h"
 
 struct QueryParams {
@@ -271,15 +272,9 @@ QuerySigned *query_signed_free(QuerySigned *q) {
         return mfree(q);
 }
 
-/* Untrusted text made safe to log: no control bytes, bounded. */
+/* Untrusted text made safe to log: bounded, then escaped (base/text.h). */
 static char *sanitized(const char *s) {
-        size_t n = strnlen(s ? s : "", QUERY_ERROR_MAX_FIELD);
-        char *d = strndup(s ? s : "", n);
-
-        for (char *c = d; c && *c; c++)
-                if ((unsigned char) *c < 0x20 || *c == 0x7f)
-                        *c = '?';
-        return d;
+        return text_escape_untrusted(s ? s : "", strnlen(s ? s : "", QUERY_ERROR_MAX_FIELD), 0);
 }
 
 void query_error_done(QueryError *e) {

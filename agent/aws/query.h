@@ -75,8 +75,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(QuerySigned *, query_signed_free)
  * An AWS error document, either shape:
  *   <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>
  *   <Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/></Response> (EC2)
- * Strings are malloc'd, "" when absent, control characters replaced by '?' and cut at
- * QUERY_ERROR_MAX_FIELD bytes so they are safe to log.
+ * Strings are malloc'd, "" when absent, cut at QUERY_ERROR_MAX_FIELD bytes of input and
+ * escaped by text_escape_untrusted() (base/text.h) so they are safe to log.
  */
 typedef struct QueryError {
         char *type, *code, *message, *request_id;

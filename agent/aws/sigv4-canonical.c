@@ -39,7 +39,7 @@ int sigv4_uri_encode(const char *s, size_t len, bool keep_slash, char **ret, siz
         buf_put(&b, "", 0);
         buf_put_encoded(&b, s, len, keep_slash);
         if (b.failed) {
-                free(b.p);
+                secmem_free(b.p);
                 return -ENOMEM;
         }
         if (ret_len)
@@ -89,8 +89,8 @@ static void put_normalized_path(Buf *b, const char *path) {
         if (path[len - 1] == '/' && n_out > 0)
                 buf_putc(b, '/');
 out:
-        free(seg);
-        free(seglen);
+        secmem_free(seg);
+        secmem_free(seglen);
 }
 
 void sigv4_put_canonical_uri(Buf *b, const char *path, bool normalize) {
@@ -104,10 +104,10 @@ void sigv4_put_canonical_uri(Buf *b, const char *path, bool normalize) {
 
 void sigv4_pairs_free(Pair *p, size_t n) {
         for (size_t i = 0; p && i < n; i++) {
-                free(p[i].key);
-                free(p[i].value);
+                secmem_free(p[i].key);
+                secmem_free(p[i].value);
         }
-        free(p);
+        secmem_free(p);
 }
 
 static int pair_cmp(const void *a, const void *b) {
@@ -166,7 +166,7 @@ static int raw_query_pairs(const char *q, Pair **ret, size_t *ret_n) {
                 size_t sl = e ? (size_t) (e - p) : (size_t) (q + len - p);
                 const char *eq = memchr(p, '=', sl);
                 size_t kl = eq ? (size_t) (eq - p) : sl;
-                _cleanup_free_ char *k = NULL, *v = NULL;
+                _cleanup_secmem_ char *k = NULL, *v = NULL;
 
                 if (sl > 0) {
                         r = percent_decode(p, kl, &k);

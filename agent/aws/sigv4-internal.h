@@ -10,6 +10,7 @@
 
 #include "aws/sigv4.h"
 #include "base/macro.h"
+#include "base/secmem.h"
 
 /* A growing string; the first failure sticks so callers check once at the end. */
 typedef struct Buf {
@@ -27,7 +28,7 @@ static inline void buf_put(Buf *b, const char *s, size_t n) {
         }
         if (b->len + n + 1 > b->cap) {
                 size_t cap = MAX(b->cap * 2, b->len + n + 64);
-                char *p = realloc(b->p, cap);
+                char *p = secmem_realloc(b->p, cap);
                 if (!p) {
                         b->failed = true;
                         return;

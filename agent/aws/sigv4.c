@@ -53,7 +53,7 @@ static int hmac_sha256(const void *key, size_t keylen, const char *msg, uint8_t 
 int sigv4_derive_key(const char *secret, const char *date8, const char *region, const char *service,
                      uint8_t ret_key[static 32]) {
         const char *chain[] = { date8, region, service, "aws4_request" };
-        _cleanup_free_ char *k = NULL;
+        _cleanup_secmem_ char *k = NULL;
         uint8_t key[32];
         size_t n;
         int r = 0;
@@ -175,7 +175,7 @@ static int put_canonical_headers(Buf *b, const SigV4Request *req, const SigV4Cre
         if (!h)
                 return -ENOMEM;
         for (size_t i = 0; r >= 0 && i < req->n_headers; i++) {
-                _cleanup_free_ char *l = NULL;
+                _cleanup_secmem_ char *l = NULL;
                 if (!valid_header(req->headers[i].name, req->headers[i].value)) {
                         r = -EINVAL;
                         break;
@@ -235,7 +235,7 @@ static int put_canonical_headers(Buf *b, const SigV4Request *req, const SigV4Cre
         }
         sigv4_pairs_free(h, n);
         if (r < 0) {
-                free(sh.p);
+                secmem_free(sh.p);
                 return r;
         }
         *ret_signed = sh.p;
@@ -291,11 +291,11 @@ static int canonical_request(const SigV4Request *req, const SigV4Credentials *cr
         buf_putc(&b, '\n');
         buf_puts(&b, s->payload_hash);
         if (r >= 0 && b.failed) {
-                free(*ret_signed_headers);
+                secmem_free(*ret_signed_headers);
                 r = -ENOMEM;
         }
         if (r < 0) {
-                free(b.p);
+                secmem_free(b.p);
                 return r;
         }
         s->canonical_request = b.p;
@@ -305,7 +305,7 @@ static int canonical_request(const SigV4Request *req, const SigV4Credentials *cr
 int sigv4_sign(const SigV4Request *req, const SigV4Credentials *creds, const char *region,
                const char *service, time_t now, unsigned flags, SigV4Signed **ret) {
         _cleanup_(sigv4_signed_freep) SigV4Signed *s = NULL;
-        _cleanup_free_ char *signed_headers = NULL;
+        _cleanup_secmem_ char *signed_headers = NULL;
         char date8[9], creq_hash[65];
         uint8_t key[32], sig[32];
         size_t siglen = 0;
@@ -369,12 +369,12 @@ int sigv4_sign(const SigV4Request *req, const SigV4Credentials *creds, const cha
 SigV4Signed *sigv4_signed_free(SigV4Signed *s) {
         if (!s)
                 return NULL;
-        free(s->canonical_request);
-        free(s->string_to_sign);
-        free(s->authorization);
+        secmem_free(s->canonical_request);
+        secmem_free(s->string_to_sign);
+        secmem_free(s->authorization);
         if (s->session_token)
                 secure_wipe(s->session_token, strlen(s->session_token));
-        free(s->session_token);
+        secmem_free(s->session_token);
         return mfree(s);
 }
 

@@ -42,9 +42,19 @@ int read_file_capped(const char *path, size_t max, char **ret, size_t *ret_len) 
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        struct stat st;
+
+        /* O_NONBLOCK: a FIFO put where a file should be must not stop us in open(). What
+         * is not a regular file is refused before a single read. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
         buf = malloc(max + 2);
         if (!buf)
                 return -ENOMEM;
@@ -65,6 +75,26 @@ int read_file_capped(const char *path, size_t max, char **ret, size_t *ret_len) 
         if (ret_len)
                 *ret_len = len;
         *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static int fsync_parent_dir(const char *path) {
+        _cleanup_free_ char *dir = strdup(path);
+        _cleanup_close_ int fd = -1;
+        char *slash;
+
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (!slash)
+                strcpy(dir, ".");
+        else if (slash == dir)
+                dir[1] = '\0';
+        else
+                *slash = '\0';
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) < 0)
+                return negative_errno();
         return 0;
 }
 
@@ -94,7 +124,9 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
                 r = negative_errno();
                 goto fail;
         }
-        return 0;
+        /* The rename lives in the directory: without this a power loss can bring the
+         * old file back (or none), losing what was just recorded. */
+        return fsync_parent_dir(path);
 fail:
         (void) unlink(tmp);
         return r;

@@ -25,10 +25,17 @@ double random_unit(void); /* in [0, 1) */
 uint64_t backoff_full_jitter_usec(unsigned attempt, uint64_t base_usec, uint64_t cap_usec,
                                   double unit);
 
-/* Reads at most max bytes of a file, NUL-terminated. -EFBIG when the file is longer. */
+/*
+ * Reads at most max bytes of a regular file, NUL-terminated. -EFBIG when the file is
+ * longer; -EISDIR for a directory and -EBADFD for anything else that is not a regular
+ * file (a FIFO, a device), both found without blocking.
+ */
 int read_file_capped(const char *path, size_t max, char **ret, size_t *ret_len);
 
-/* Writes a file atomically (temporary file in the same directory, fsync, rename). */
+/*
+ * Writes a file atomically: temporary file in the same directory, fsync, rename, then
+ * fsync of the directory so the rename survives a power loss.
+ */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /*

@@ -3,66 +3,10 @@
 #include <stdint.h>
 
 #include "checks/nagios-output.h"
+#include "base/text.h"
 
 static bool is_space(char c) {
         return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_valid_len(const unsigned char *s, size_t n) {
-        size_t len;
-        uint32_t cp;
-
-        if (s[0] < 0x80)
-                return 1;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                len = 2, cp = s[0] & 0x1f;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef)
-                len = 3, cp = s[0] & 0x0f;
-        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-                len = 4, cp = s[0] & 0x07;
-        else
-                return 0;
-        if (len > n)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        /* Overlong forms, surrogates and beyond U+10FFFF are not valid UTF-8. */
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return len;
-}
-
-char *utf8_sanitize(const char *s, size_t len) {
-        static const char replacement[] = "\xef\xbf\xbd";
-        const unsigned char *u = (const unsigned char *) s;
-        char *out, *p;
-
-        /* Worst case: every byte becomes a 3-byte replacement. */
-        if (len > (SIZE_MAX - 1) / 3)
-                return NULL;
-        out = p = malloc(len * 3 + 1);
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < len;) {
-                size_t n = u[i] ? utf8_valid_len(u + i, len - i) : 0;
-
-                if (n == 0) {
-                        memcpy(p, replacement, 3);
-                        p += 3;
-                        i++;
-                } else {
-                        memcpy(p, u + i, n);
-                        p += n;
-                        i += n;
-                }
-        }
-        *p = '\0';
-        return out;
 }
 
 static char *strndup_trim(const char *s, size_t n) {
@@ -83,7 +27,17 @@ static char *long_output_clean(const char *s, size_t n) {
                 if (!(*r == '\r' && (r[1] == '\n' || r[1] == '\0')))
                         *w++ = *r;
         *w = '\0';
-        return out;
+        /* What white space is left inside lines (tabs, a lone CR) is shown, not obeyed. */
+        w = text_escape_untrusted(out, strlen(out), TEXT_ESCAPE_KEEP_NEWLINE);
+        free(out);
+        return w;
+}
+
+/* The message is one line: every control character left in it is escaped. */
+static char *message_clean(const char *s, size_t n) {
+        _cleanup_free_ char *t = strndup_trim(s, n);
+
+        return t ? text_escape_untrusted(t, strlen(t), 0) : NULL;
 }
 
 /*
@@ -226,7 +180,9 @@ static int parse_label(const char **s, char **ret) {
                 if (!label)
                         return -ENOMEM;
                 for (p++;; p++) {
-                        if (*p == '\0')
+                        /* Control white space is the one thing the text may still
+                         * hold (see nagios_output_parse): no label has any. */
+                        if (*p == '\0' || (is_space(*p) && *p != ' '))
                                 return *s = p, -EINVAL;
                         if (*p == '\'') {
                                 if (p[1] != '\'')
@@ -315,7 +271,11 @@ int nagios_output_parse(const char *buf, size_t len, NagiosOutput **ret) {
         char *nl, *pipe, *rest;
         int r;
 
-        text = utf8_sanitize(buf, MIN(len, (size_t) NAGIOS_OUTPUT_MAX));
+        /* Everything unsafe to show is escaped now, but the white space the parser splits
+         * on; the message and long output escape what is left of it once split. Perfdata
+         * items hold no white space, so they are safe as they are. */
+        text = text_escape_untrusted(buf, MIN(len, (size_t) NAGIOS_OUTPUT_MAX),
+                                     TEXT_ESCAPE_KEEP_SPACE);
         if (!text)
                 return -ENOMEM;
         r = output_new(&o);
@@ -329,7 +289,7 @@ int nagios_output_parse(const char *buf, size_t len, NagiosOutput **ret) {
         pipe = strchr(text, '|');
         if (pipe)
                 *pipe = '\0';
-        o->message = strndup_trim(text, strlen(text));
+        o->message = message_clean(text, strlen(text));
         if (!o->message)
                 return -ENOMEM;
         if (pipe) {

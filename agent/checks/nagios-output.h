@@ -14,7 +14,9 @@
  * rest of that line and all following lines — is perfdata. A perfdata item is
  * 'label'=value[UOM];[warn];[crit];[min];[max], items separated by whitespace.
  *
- * Pure and safe for hostile input: NUL bytes and invalid UTF-8 are replaced by U+FFFD,
+ * Pure and safe for hostile input: control characters, NUL bytes, invalid UTF-8, C1 and
+ * bidi code points are escaped (text_escape_untrusted(), base/text.h; long output keeps
+ * its '\n'), so message, long output and perfdata are safe to log and show as they are;
  * input beyond NAGIOS_OUTPUT_MAX is ignored, at most NAGIOS_PERFDATA_MAX items are kept,
  * malformed items are skipped (the rest are kept).
  *
@@ -63,9 +65,3 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(NagiosOutput *, nagios_output_free)
 
 /* True for the guidelines' UOMs: s ms us % B KB MB GB TB c (and "" = a plain number). */
 bool nagios_uom_known(const char *uom);
-
-/*
- * Copies len bytes of s into a NUL-terminated string of valid UTF-8, NUL bytes and
- * invalid sequences replaced by U+FFFD. NULL on out of memory.
- */
-char *utf8_sanitize(const char *s, size_t len);

@@ -98,6 +98,11 @@ int verb_status(int argc, char *argv[]) {
                                 "drover status: %s refused the request: run as root or "
                                 "as a member of status.group\n",
                                 path);
+                else if (r == -EBUSY)
+                        fprintf(stderr,
+                                "drover status: the daemon at %s is busy with other status "
+                                "clients, try again\n",
+                                path);
                 else
                         fprintf(stderr, "drover status: no daemon answers at %s: %s\n", path,
                                 strerror(-r));

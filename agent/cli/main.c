@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "base/log.h"
+#include "base/secmem.h"
 #include "cli/verbs.h"
 
 static const struct verb {
@@ -41,7 +42,13 @@ int verb_version(int argc, char *argv[]) {
 }
 
 int main(int argc, char *argv[]) {
+        /* Before jansson or OpenSSL allocate anything: what they free is wiped. */
+        int r = secmem_install();
+
         log_open();
+        if (r < 0) /* OpenSSL allocated first (a preloaded library?): jansson still wipes */
+                log_warning("OpenSSL's memory will not be wiped when freed: it was in use "
+                            "before drover started");
         if (argc < 2)
                 return help(stderr), 2;
         if (streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help"))

@@ -90,3 +90,20 @@ const char *config_check_string(KeyCheck kc, char *v, char *buf, size_t bufsz);
 
 /* Shared with config.c (the check's argv is validated there, knowing `shell`). */
 bool config_string_printable(const char *s, bool allow_newlines);
+
+/*
+ * libconfig 1.5 keeps an integer without an L suffix in 32 bits and says nothing when it
+ * does not fit: 4294967296 becomes 0, 0x80000000 turns negative. Finds the next such
+ * literal in config text (strings and comments skipped), also an L literal beyond 64
+ * bits. Returns a pointer just past it with its start and length in ret_*, and *line
+ * (1-based, kept by the caller across calls) advanced to its line; NULL if none is left.
+ */
+const char *config_find_wrapped_integer(const char *p, int *line, const char **ret_start,
+                                        size_t *ret_len);
+
+/*
+ * Resolves user and group to ids as plugins and hooks will run: user "" is "do not
+ * change" ((uid_t) -1 and (gid_t) -1); group "" is the user's primary group. 0, or
+ * -ESRCH for a user and -ENXIO for a group that does not exist.
+ */
+int config_resolve_credentials(const char *user, const char *group, uid_t *ret_uid, gid_t *ret_gid);

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Validation of string values: URLs, names, paths. Pure except for user/group lookups. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <ctype.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <strings.h>
 
 #include "config/config-schema.h"
@@ -168,4 +171,117 @@ const char *config_check_string(KeyCheck kc, char *v, char *buf, size_t bufsz) {
                                                 "at most 128 characters";
         }
         return NULL;
+}
+
+static bool ident_char(char c) {
+        return isalnum((unsigned char) c) || c == '_' || c == '-' || c == '*' || c == '.';
+}
+
+/* Skips a string, a comment or a newline at p; NULL if p starts none of them. */
+static const char *skip_non_code(const char *p, int *line) {
+        if (*p == '\n') {
+                (*line)++;
+                return p + 1;
+        }
+        if (*p == '"') {
+                for (p++; *p && *p != '"'; p++) {
+                        if (*p == '\\' && p[1])
+                                p++;
+                        if (*p == '\n')
+                                (*line)++;
+                }
+                return *p ? p + 1 : p;
+        }
+        if (*p == '#' || (p[0] == '/' && p[1] == '/'))
+                return strchrnul(p, '\n');
+        if (p[0] == '/' && p[1] == '*') {
+                for (p += 2; *p && !(p[0] == '*' && p[1] == '/'); p++)
+                        if (*p == '\n')
+                                (*line)++;
+                return *p ? p + 2 : p;
+        }
+        return NULL;
+}
+
+/* The number token at p (libconfig's grammar); true if it is an integer that wraps. */
+static bool integer_wraps(const char *p, const char **ret_end) {
+        const char *q = p + (*p == '-' || *p == '+');
+        bool hex = q[0] == '0' && (q[1] == 'x' || q[1] == 'X'), is_long;
+        unsigned long long u = 0;
+        long long v = 0;
+        char *end;
+
+        errno = 0;
+        if (hex) {
+                u = strtoull(q + 2, &end, 16);
+                if (*p != '0') /* a sign before hex: not libconfig's; leave it to the parser */
+                        return *ret_end = end, false;
+        } else {
+                v = strtoll(p, &end, 10);
+                if (*end == '.' || *end == 'e' || *end == 'E') { /* a float */
+                        (void) strtod(p, &end);
+                        return *ret_end = end, false;
+                }
+        }
+        is_long = *end == 'L';
+        *ret_end = end + (end[0] == 'L') + (end[0] == 'L' && end[1] == 'L');
+        if (errno == ERANGE)
+                return true;
+        if (hex)
+                return u > (is_long ? (unsigned long long) INT64_MAX : 0x7fffffffULL);
+        return !is_long && (v < INT32_MIN || v > INT32_MAX);
+}
+
+const char *config_find_wrapped_integer(const char *p, int *line, const char **ret_start,
+                                        size_t *ret_len) {
+        const char *prev = NULL;
+
+        while (*p) {
+                const char *next = skip_non_code(p, line), *end;
+                bool number_start = isdigit((unsigned char) *p) ||
+                                    ((*p == '-' || *p == '+') && isdigit((unsigned char) p[1]));
+
+                if (next) {
+                        prev = NULL;
+                        p = next;
+                        continue;
+                }
+                if (!number_start || (prev && ident_char(*prev))) {
+                        prev = p++;
+                        continue;
+                }
+                if (integer_wraps(p, &end)) {
+                        *ret_start = p;
+                        *ret_len = (size_t) (end - p);
+                        return end;
+                }
+                prev = end - 1;
+                p = end;
+        }
+        return NULL;
+}
+
+int config_resolve_credentials(const char *user, const char *group, uid_t *ret_uid,
+                               gid_t *ret_gid) {
+        char buf[16384];
+        struct passwd pw, *pwr = NULL;
+        struct group gr, *grr = NULL;
+        gid_t gid;
+
+        if (isempty(user)) {
+                *ret_uid = (uid_t) -1;
+                *ret_gid = (gid_t) -1;
+                return 0;
+        }
+        if (getpwnam_r(user, &pw, buf, sizeof(buf), &pwr) != 0 || !pwr)
+                return -ESRCH;
+        gid = pw.pw_gid;
+        if (!isempty(group)) {
+                if (getgrnam_r(group, &gr, buf, sizeof(buf), &grr) != 0 || !grr)
+                        return -ENXIO;
+                gid = gr.gr_gid;
+        }
+        *ret_uid = pw.pw_uid;
+        *ret_gid = gid;
+        return 0;
 }

@@ -50,6 +50,7 @@ typedef struct Loader {
         size_t n_checks;
         Source *sources;
         size_t n_sources;
+        bool all_parsed; /* every source parsed: what was not set is known */
 } Loader;
 
 static void add_error(Loader *l, const char *file, int line, const char *fmt, ...) _printf_(4, 5);
@@ -234,6 +235,23 @@ static bool has_include(const char *text, int *ret_line) {
 }
 
 /* Parses text as source src; syntax errors are reported, not fatal to the others. */
+/* Reports every integer libconfig would wrap; true if there was one. */
+static bool has_wrapped_integers(Loader *l, const Source *src, const char *text) {
+        const char *p = text, *lit;
+        size_t len;
+        int line = 1;
+        bool found = false;
+
+        while ((p = config_find_wrapped_integer(p, &line, &lit, &len))) {
+                add_error(l, src->file, line,
+                          "%.*s is out of range: an integer must lie between -2147483648 and "
+                          "2147483647 (hex up to 0x7FFFFFFF) unless it ends in L",
+                          (int) MIN(len, (size_t) 64), lit);
+                found = true;
+        }
+        return found;
+}
+
 static void source_parse(Loader *l, Source *src, const char *text) {
         int line;
 
@@ -245,6 +263,9 @@ static void source_parse(Loader *l, Source *src, const char *text) {
                           "main file");
                 return;
         }
+        /* Parsed anyway, such a value would be silently wrong (0 for 4294967296). */
+        if (has_wrapped_integers(l, src, text))
+                return;
         if (config_read_string(&src->cfg, text) != CONFIG_TRUE) {
                 const char *why = strempty(config_error_text(&src->cfg));
                 /* libconfig does not say which: the line it gives is the second one. */
@@ -385,6 +406,54 @@ static void check_program(Loader *l, const char *file, int line, const char *lab
                 add_error(l, file, line, "%srefusing to run %s: %s", label, path, why);
 }
 
+/* Stands for a user taken from plugins.user, which was checked there already. */
+static const Seen inherited = { .file = "", .line = 0 };
+
+/* Where path was set; with or_inherited, an unset key counts as inherited. */
+static const Seen *seen_key(const Seen *seen, const KeyDef *t, size_t n, const char *path,
+                            bool or_inherited) {
+        const Seen *s = &seen[config_key_find(t, n, path) - t];
+
+        return s->file || !or_inherited ? s : &inherited;
+}
+
+/*
+ * user/group of plugins, hooks or a check, resolved to ids (the same rules for a default
+ * as for a value written out). what: "plugins." or "check 'a': ", for messages.
+ */
+static void resolve_user(Loader *l, const char *what, const char *user, const char *group,
+                         const Seen *user_seen, const Seen *group_seen, uid_t *uid, gid_t *gid) {
+        int r;
+
+        *uid = (uid_t) -1;
+        *gid = (gid_t) -1;
+        if (isempty(user)) {
+                /* A default group goes with the default user; one written out means a user
+                 * was meant to run with it. */
+                if (!isempty(group) && group_seen->file && group_seen != &inherited)
+                        add_error(l, group_seen->file, group_seen->line,
+                                  "%sgroup = \"%s\" has no effect without a user: set a user "
+                                  "too, or remove the group",
+                                  what, group);
+                return;
+        }
+        r = config_resolve_credentials(user, group, uid, gid);
+        /* Values written out were reported where they stand (config_check_string); a
+         * default, or a source that did not parse, is reported here or not at all. */
+        if (r == 0 || !l->all_parsed)
+                return;
+        if (r == -ESRCH && !user_seen->file)
+                add_error(l, l->c->path, 0,
+                          "%suser is \"%s\" by default, and no such user exists: create it (the "
+                          "packages do) or set %suser = \"\" to run as drover's own user",
+                          what, user, what);
+        else if (r == -ENXIO && !group_seen->file)
+                add_error(l, l->c->path, 0,
+                          "%sgroup is \"%s\" by default, and no such group exists: create it "
+                          "(the packages do) or set %sgroup = \"\" for the user's own group",
+                          what, group, what);
+}
+
 static void check_validate(Loader *l, const CheckSrc *src, CheckConfig *k, const char *label) {
         const config_setting_t *name = config_setting_get_member(src->s, "name");
         const config_setting_t *cmd = config_setting_get_member(src->s, "command");
@@ -456,6 +525,10 @@ static void build_check(Loader *l, const CheckSrc *src, CheckConfig *k) {
         }
         walk(l, src->s, "", src->file, config_check_keys, config_n_check_keys, k, seen, label);
         check_validate(l, src, k, label);
+        resolve_user(l, label, k->user, k->group,
+                     seen_key(seen, config_check_keys, config_n_check_keys, "user", true),
+                     seen_key(seen, config_check_keys, config_n_check_keys, "group", true), &k->uid,
+                     &k->gid);
         for (CheckConfig *o = l->c->checks; o < k; o++)
                 if (streq(o->name, k->name) && *k->name)
                         add_error(l, src->file, line_of(src->s),
@@ -481,6 +554,9 @@ static int load_sources(Loader *l, const char *path, Config **ret) {
                 return -ENOMEM;
         l->c = c;
         l->seen = seen;
+        l->all_parsed = true;
+        for (size_t i = 0; i < l->n_sources; i++)
+                l->all_parsed = l->all_parsed && l->sources[i].parsed;
         for (size_t i = 0; i < l->n_sources; i++)
                 if (l->sources[i].parsed)
                         walk(l, config_root_setting(&l->sources[i].cfg), "", l->sources[i].file,
@@ -502,6 +578,15 @@ static int load_sources(Loader *l, const char *path, Config **ret) {
         }
         if (!c->hooks.user || !c->hooks.group)
                 return -ENOMEM;
+        resolve_user(
+                l, "plugins.", c->plugins.user, c->plugins.group,
+                seen_key(seen, config_global_keys, config_n_global_keys, "plugins.user", false),
+                seen_key(seen, config_global_keys, config_n_global_keys, "plugins.group", false),
+                &c->plugins.uid, &c->plugins.gid);
+        resolve_user(l, "hooks.", c->hooks.user, c->hooks.group,
+                     seen_key(seen, config_global_keys, config_n_global_keys, "hooks.user", true),
+                     seen_key(seen, config_global_keys, config_n_global_keys, "hooks.group", true),
+                     &c->hooks.uid, &c->hooks.gid);
         c->checks = calloc(l->n_checks ? l->n_checks : 1, sizeof(CheckConfig));
         if (!c->checks)
                 return -ENOMEM;
@@ -564,6 +649,8 @@ static int read_source(Loader *l, const char *path) {
         r = read_file_capped(path, CONFIG_FILE_MAX, &text, &len);
         if (r == -EFBIG)
                 add_error(l, path, 0, "larger than %d bytes", CONFIG_FILE_MAX);
+        else if (r == -EBADFD)
+                add_error(l, path, 0, "not a regular file");
         else if (r < 0)
                 add_error(l, path, 0, "cannot read: %s", strerror(-r));
         if (r < 0)

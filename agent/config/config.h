@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "base/macro.h"
 #include "base/nagios.h"
@@ -68,6 +69,8 @@ typedef struct AwsConfig {
 typedef struct PluginDefaults {
         char *user;                 /* "drover"; "" = do not change user */
         char *group;                /* "drover" */
+        uid_t uid;                  /* user resolved at load; (uid_t) -1 for "" */
+        gid_t gid;                  /* group, else the user's primary; (gid_t) -1 for "" */
         double timeout;             /* 10 */
         double kill_grace;          /* 2: TERM, then KILL this much later */
         size_t max_output;          /* 65536 bytes of stdout+stderr */
@@ -87,16 +90,18 @@ typedef struct Remediation {
 
 typedef struct CheckConfig {
         char *name;
-        CheckRole role;             /* liveness */
-        char **command;             /* argv, non-empty; argv[0] absolute path */
-        bool shell;                 /* run command[0] with /bin/sh -c */
-        double interval;            /* 30 */
-        double timeout;             /* plugins.timeout */
-        double kill_grace;          /* plugins.kill_grace */
-        unsigned fall;              /* 3 */
-        unsigned rise;              /* 2 */
-        char *user;                 /* plugins.user */
-        char *group;                /* plugins.group */
+        CheckRole role;    /* liveness */
+        char **command;    /* argv, non-empty; argv[0] absolute path */
+        bool shell;        /* run command[0] with /bin/sh -c */
+        double interval;   /* 30 */
+        double timeout;    /* plugins.timeout */
+        double kill_grace; /* plugins.kill_grace */
+        unsigned fall;     /* 3 */
+        unsigned rise;     /* 2 */
+        char *user;        /* plugins.user */
+        char *group;       /* plugins.group */
+        uid_t uid;         /* user and group resolved at load, as in plugins */
+        gid_t gid;
         size_t max_output;          /* plugins.max_output */
         NagiosStatus timeout_state; /* plugins.timeout_state */
         bool has_remediation;
@@ -141,6 +146,8 @@ typedef struct HooksConfig {
         bool abandon_on_failure;   /* on_failure = "abandon" */
         char *user;                /* plugins.user unless set */
         char *group;
+        uid_t uid; /* user and group resolved at load, as in plugins */
+        gid_t gid;
         double poll_interval;  /* 5: IMDS lifecycle/spot/event polling */
         double launch_timeout; /* 600: readiness must pass within this */
         char **replace_on;     /* "rebalance", "instance-retirement", ... */

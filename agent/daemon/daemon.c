@@ -7,6 +7,7 @@
  */
 #include <grp.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <systemd/sd-daemon.h>
 
 #include "aws/cloudwatch.h"
@@ -548,6 +549,16 @@ int daemon_run(const char *config_path) {
         sigaddset(&ss, SIGHUP);
         if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
                 return log_error_errno(errno, "sigprocmask: %m"), 1;
+        /* A peer that goes away must be an EPIPE, not our death: systemd's IgnoreSIGPIPE=
+         * does this for the unit, but not in a terminal, a container or under another
+         * supervisor. Plugins get the default back (plugin.c resets every signal). */
+        if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+                return log_error_errno(errno, "cannot ignore SIGPIPE: %m"), 1;
+        /* The daemon holds credentials: no core file of it (the unit also says
+         * LimitCORE=0), and no ptrace by other processes of its user. Plugins are not
+         * affected: exec resets it. */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                log_warning_errno(errno, "cannot turn core dumps off: %m");
         m = calloc(1, sizeof(*m));
         if (!m || !(m->config_path = strdup(config_path)))
                 return log_error("out of memory"), 1;

@@ -12,6 +12,15 @@
 #define REPLY_MAX (4U * 1024 * 1024)
 #define CLIENTS_MAX 16
 #define CLIENT_TIMEOUT_USEC (2 * USEC_PER_SEC)
+/* How long a client waits for room in a full listen queue, per attempt (two attempts). */
+#define CONNECT_WAIT_USEC (2 * USEC_PER_SEC)
+
+/* What a peer we will not answer reads before the close. */
+static const char refused_reply[] =
+        "{\"error\":\"access denied\",\"message\":\"drover status needs root or membership "
+        "of status.group\"}";
+static const char busy_reply[] =
+        "{\"error\":\"busy\",\"message\":\"too many status clients, try again\"}";
 
 typedef struct Client Client;
 
@@ -129,7 +138,9 @@ static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *us
                 return 0;
         }
         for (;;) {
-                ssize_t n = write(fd, c->reply + c->reply_sent, c->reply_len - c->reply_sent);
+                /* MSG_NOSIGNAL: a client that left early is EPIPE here, not SIGPIPE. */
+                ssize_t n = send(fd, c->reply + c->reply_sent, c->reply_len - c->reply_sent,
+                                 MSG_NOSIGNAL);
                 if (n < 0 && (errno == EAGAIN || errno == EINTR))
                         return 0;
                 if (n <= 0)
@@ -148,6 +159,19 @@ static int on_client_timeout(sd_event_source *src, uint64_t usec, void *userdata
         return 0;
 }
 
+/*
+ * Tells a peer we will not serve why, without waiting for it: the short text fits in an
+ * empty socket buffer, and a peer that is gone or full just misses it. What it sent is
+ * read first so the close does not turn into a reset that hides the text.
+ */
+static void client_turn_away(int fd, const char *text) {
+        char sink[REQUEST_MAX];
+
+        (void) !recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
+        (void) !send(fd, text, strlen(text), MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void) shutdown(fd, SHUT_WR);
+}
+
 static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         StatusServer *s = userdata;
         _cleanup_close_ int cfd = -1;
@@ -156,8 +180,14 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
         cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0)
                 return 0; /* EAGAIN, or the client went away: nothing to do */
-        if (s->n_clients >= CLIENTS_MAX || !client_allowed(s, cfd))
+        if (!client_allowed(s, cfd)) {
+                client_turn_away(cfd, refused_reply);
                 return 0;
+        }
+        if (s->n_clients >= CLIENTS_MAX) {
+                client_turn_away(cfd, busy_reply);
+                return 0;
+        }
         c = calloc(1, sizeof(*c));
         if (!c)
                 return 0;
@@ -186,8 +216,10 @@ static int make_listen_socket(const char *path, int *ret) {
         (void) unlink(path);
         if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
                 return negative_errno();
-        /* Everyone may connect; the peer-credential check decides who gets an answer. */
-        if (chmod(path, 0666) < 0 || listen(fd, CLIENTS_MAX) < 0)
+        /* Everyone may connect; the peer-credential check decides who gets an answer. A
+         * queue as long as the kernel allows: a local user's connect flood is then turned
+         * away at accept() instead of filling the queue in front of root's client. */
+        if (chmod(path, 0666) < 0 || listen(fd, SOMAXCONN) < 0)
                 return negative_errno();
         *ret = TAKE_FD(fd);
         return 0;
@@ -255,25 +287,75 @@ static int wait_fd(int fd, short events, uint64_t deadline) {
         }
 }
 
+/*
+ * A blocking connect waits for room in a full listen queue for at most SO_SNDTIMEO
+ * (AF_UNIX); it then fails with EAGAIN, and we try once more. The socket is made
+ * non-blocking afterwards for the bounded reads.
+ */
+static int connect_bounded(int fd, const struct sockaddr_un *sa) {
+        struct timeval tv = { .tv_sec = CONNECT_WAIT_USEC / USEC_PER_SEC,
+                              .tv_usec = CONNECT_WAIT_USEC % USEC_PER_SEC };
+        int r = -EAGAIN, flags;
+
+        if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+                return negative_errno();
+        for (int attempt = 0; attempt < 2 && r == -EAGAIN; attempt++) {
+                r = connect(fd, (const struct sockaddr *) sa, sizeof(*sa)) < 0 ? negative_errno()
+                                                                               : 0;
+                if (r == -EINTR)
+                        r = -EAGAIN;
+        }
+        if (r < 0)
+                return r;
+        flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int status_parse_reply(const char *buf, size_t len, json_t **ret) {
+        json_error_t err;
+        const char *e;
+        json_t *doc;
+        int r;
+
+        if (len == 0)
+                return -EACCES; /* older daemons close on refused peers without a word */
+        doc = json_loadb(buf, len, 0, &err);
+        if (!json_is_object(doc)) {
+                json_decref(doc);
+                return -EBADMSG;
+        }
+        e = json_string_value(json_object_get(doc, "error"));
+        r = !e ? 0 : streq(e, "access denied") ? -EACCES : streq(e, "busy") ? -EBUSY : 0;
+        if (r < 0) {
+                json_decref(doc);
+                return r;
+        }
+        *ret = doc;
+        return 0;
+}
+
 int status_query(const char *path, unsigned timeout_ms, json_t **ret) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_ms * USEC_PER_MSEC;
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
-        json_error_t err;
-        json_t *doc;
         int r;
 
         if (strlen(path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
         strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return negative_errno();
-        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return negative_errno();
-        if (write(fd, "status\n", 7) != 7)
+        r = connect_bounded(fd, &sa);
+        if (r < 0)
+                return r;
+        /* A daemon that refuses us may close before our request is written (EPIPE):
+         * its reason is waiting to be read all the same. */
+        if (send(fd, "status\n", 7, MSG_NOSIGNAL) != 7 && errno != EPIPE)
                 return negative_errno();
         if (!(buf = malloc(REPLY_MAX + 1)))
                 return -ENOMEM;
@@ -286,6 +368,8 @@ int status_query(const char *path, unsigned timeout_ms, json_t **ret) {
                 n = read(fd, buf + len, REPLY_MAX - len);
                 if (n < 0 && (errno == EAGAIN || errno == EINTR))
                         continue;
+                if (n < 0 && errno == ECONNRESET && len == 0)
+                        return -EACCES; /* closed on us unread: refused */
                 if (n < 0)
                         return negative_errno();
                 if (n == 0)
@@ -294,11 +378,5 @@ int status_query(const char *path, unsigned timeout_ms, json_t **ret) {
                 if (len == REPLY_MAX)
                         return -EFBIG;
         }
-        if (len == 0)
-                return -EACCES; /* the daemon closes without a word on peers it refuses */
-        doc = json_loadb(buf, len, 0, &err);
-        if (!doc)
-                return -EBADMSG;
-        *ret = doc;
-        return 0;
+        return status_parse_reply(buf, len, ret);
 }

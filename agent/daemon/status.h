@@ -37,5 +37,16 @@ int status_parse_request(const char *buf, size_t len, StatusRequest *ret);
 bool status_peer_allowed(uid_t peer_uid, gid_t peer_gid, const gid_t *peer_groups, size_t n_groups,
                          uid_t self_uid, gid_t allowed_gid);
 
-/* Client side: asks the daemon at path. -ENOENT/-ECONNREFUSED when none runs. */
+/*
+ * Pure: the reply a client read (len bytes, no NUL needed). 0 with the document (an
+ * object) in *ret; -EACCES when the daemon refused us (or closed without a word),
+ * -EBUSY when it had too many clients, -EBADMSG for anything else.
+ */
+int status_parse_reply(const char *buf, size_t len, json_t **ret);
+
+/*
+ * Client side: asks the daemon at path. Waits a bounded time for room in a full listen
+ * queue and tries once more. -ENOENT/-ECONNREFUSED when none runs, and the errors of
+ * status_parse_reply().
+ */
 int status_query(const char *path, unsigned timeout_ms, json_t **ret);

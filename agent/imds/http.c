@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "imds/http.h"
+#include "base/secmem.h"
 #include "base/util.h"
 
 struct Http {
@@ -35,6 +36,12 @@ struct HttpCall {
         HttpCall *prev, *next;
 };
 
+static void headers_free_wiped(char **l) {
+        for (char **p = l; p && *p; p++)
+                secmem_free(*p);
+        free(l);
+}
+
 static void call_free(HttpCall *c) {
         if (!c)
                 return;
@@ -53,8 +60,9 @@ static void call_free(HttpCall *c) {
                 c->http->n_calls--;
         }
         curl_slist_free_all(c->req_headers);
-        strv_free(c->resp_headers);
-        free(c->body);
+        headers_free_wiped(c->resp_headers);
+        /* Bodies hold credentials documents and tokens: wiped, not just freed. */
+        secmem_free(c->body);
         free(c);
 }
 
@@ -143,7 +151,7 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userdata) {
         }
         if (c->body_len + len + 1 > c->body_alloc) {
                 size_t a = MAX(c->body_alloc * 2, c->body_len + len + 1);
-                char *b = realloc(c->body, MIN(a, c->max_response + 1));
+                char *b = secmem_realloc(c->body, MIN(a, c->max_response + 1));
                 if (!b)
                         return 0;
                 c->body = b;
@@ -162,7 +170,7 @@ static size_t header_cb(char *data, size_t size, size_t n, void *userdata) {
 
         /* A new status line (after 100 Continue, say) starts a new set of headers. */
         if (len >= 5 && strneq(data, "HTTP/", 5)) {
-                strv_free(c->resp_headers);
+                headers_free_wiped(c->resp_headers);
                 c->resp_headers = NULL;
                 c->n_resp_headers = c->resp_header_bytes = 0;
                 return len;
@@ -316,7 +324,10 @@ int http_new(sd_event *e, Http **ret) {
         Http *h;
         int r;
 
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        /* libcurl's own copies (response buffers, header lists with tokens and
+         * signatures) are wiped when it frees them. */
+        if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, secmem_malloc, secmem_free, secmem_realloc,
+                                 secmem_strdup, secmem_calloc) != CURLE_OK)
                 return -EIO;
         h = calloc(1, sizeof(*h));
         if (!h)

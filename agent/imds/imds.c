@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "imds/imds.h"
+#include "base/secmem.h"
 #include "base/util.h"
 
 #define TOKEN_HEADER "X-aws-ec2-metadata-token"
@@ -190,7 +191,8 @@ static void on_get_done(HttpCall *hc, const HttpResponse *resp, void *userdata) 
 
 static void call_send(ImdsCall *c) {
         Imds *m = c->imds;
-        _cleanup_free_ char *url = endpoint_url(m, c->path), *hdr = NULL;
+        _cleanup_free_ char *url = endpoint_url(m, c->path);
+        _cleanup_secmem_ char *hdr = NULL; /* carries the token */
         char *headers[] = { NULL, NULL };
         HttpRequest req = {
                 .method = "GET",
@@ -259,6 +261,7 @@ static void token_store(Imds *m, const HttpResponse *resp) {
 
         token_forget(m);
         m->token = strdup(resp->body);
+        secmem_dontdump(m->token, m->token ? strlen(m->token) : 0);
         m->tstate = m->token ? TOKEN_VALID : TOKEN_NONE;
         m->token_gen++;
         m->token_fetched = now_usec(CLOCK_BOOTTIME);

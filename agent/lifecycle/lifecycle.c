@@ -14,6 +14,7 @@
 #include "checks/hooks.h"
 #include "lifecycle/lifecycle.h"
 #include "base/history.h"
+#include "base/text.h"
 #include "base/log.h"
 #include "checks/monitor.h"
 #include "bus/remedy.h"
@@ -268,13 +269,18 @@ static void log_hook_output(const char *hook, const PluginResult *res) {
         char f_hook[320];
         const char *fields[] = { f_hook, NULL };
         const char *p = res && res->raw ? res->raw : "";
+        const char *end = p + (res && res->raw ? res->raw_len : 0);
 
         snprintf(f_hook, sizeof(f_hook), "DROVER_HOOK=%s", hook);
-        while (*p) {
-                size_t n = strcspn(p, "\n");
-                if (n > 0)
-                        log_fields(LOG_INFO, fields, "hook %s: %.*s", hook, (int) n, p);
-                p += n + (p[n] == '\n');
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                size_t n = nl ? (size_t) (nl - p) : (size_t) (end - p);
+                /* The hook's own bytes: escaped, so they cannot drive a terminal. */
+                _cleanup_free_ char *line = n > 0 ? text_escape_untrusted(p, n, 0) : NULL;
+
+                if (line)
+                        log_fields(LOG_INFO, fields, "hook %s: %s", hook, line);
+                p += n + (nl != NULL);
         }
 }
 

@@ -23,8 +23,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 total += p->crit ? strlen(p->crit) : 0;
                 if (p->label[0] == '\0' || strlen(p->label) > NAGIOS_LABEL_MAX)
                         __builtin_trap();
+                for (const char *c = p->label; *c; c++)
+                        if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                                __builtin_trap();
                 (void) nagios_uom_known(p->uom);
         }
+        /* Safe to log: not one control byte in the message, only '\n' in long output. */
+        for (const char *c = o->message; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        __builtin_trap();
+        for (const char *c = o->long_output; *c; c++)
+                if (((unsigned char) *c < 0x20 && *c != '\n') || *c == 0x7f)
+                        __builtin_trap();
         if (o->n_perfdata > NAGIOS_PERFDATA_MAX)
                 __builtin_trap();
         return total == SIZE_MAX;

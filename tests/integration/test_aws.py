@@ -255,7 +255,9 @@ def drover_conf(tmp_path, sim, *, imds=None, aws=True, extra=""):
     endpoints = (f'endpoints: {{ autoscaling = "{sim.aws_url}"; ec2 = "{sim.aws_url}"; '
                  f'cloudwatch = "{sim.aws_url}"; }};') if aws else ""
     conf.write_text(f'imds: {{ endpoint = "{imds or sim.imds_url()}"; retries = 1; '
-                    f'timeout_ms = 500; }};\naws: {{ {endpoints} {extra} }};\n')
+                    f'timeout_ms = 500; }};\naws: {{ {endpoints} {extra} }};\n'
+                    # the default user "drover" is checked at load and need not exist here
+                    f'plugins: {{ user = ""; }};\n')
     return str(conf)
 
 

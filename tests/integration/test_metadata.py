@@ -47,7 +47,8 @@ def write_config(tmp_path, endpoint, **imds):
                                                     else str(v)) for k, v in imds.items()}}
     body = " ".join(f"{k} = {v};" for k, v in settings.items())
     path = tmp_path / "drover.conf"
-    path.write_text(f"imds: {{ {body} }};\n")
+    # plugins.user: the default "drover" is checked at load and need not exist here.
+    path.write_text(f"imds: {{ {body} }};\nplugins: {{ user = \"\"; }};\n")
     return str(path)
 
 

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -12,6 +14,36 @@
 #include "base/util.h"
 
 #define MAX_WANT 8
+
+/*
+ * --wrap=getpwnam_r/getgrnam_r: the packages create user and group "drover", the test
+ * machine may not have them. They exist here unless a test says otherwise; every other
+ * name is the system's.
+ */
+static bool drover_user_exists = true, drover_group_exists = true;
+
+int __real_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t n,
+                      struct passwd **ret);
+int __wrap_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t n,
+                      struct passwd **ret);
+int __wrap_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t n,
+                      struct passwd **ret) {
+        if (!streq(name, "drover"))
+                return __real_getpwnam_r(name, pw, buf, n, ret);
+        *pw = (struct passwd){ .pw_name = (char *) "drover", .pw_uid = 990, .pw_gid = 991 };
+        *ret = drover_user_exists ? pw : NULL;
+        return 0;
+}
+
+int __real_getgrnam_r(const char *name, struct group *gr, char *buf, size_t n, struct group **ret);
+int __wrap_getgrnam_r(const char *name, struct group *gr, char *buf, size_t n, struct group **ret);
+int __wrap_getgrnam_r(const char *name, struct group *gr, char *buf, size_t n, struct group **ret) {
+        if (!streq(name, "drover"))
+                return __real_getgrnam_r(name, gr, buf, n, ret);
+        *gr = (struct group){ .gr_name = (char *) "drover", .gr_gid = 991 };
+        *ret = drover_group_exists ? gr : NULL;
+        return 0;
+}
 
 /* Loads text as "t.conf" and asserts the exact messages, in order (none: it loads). */
 static void expect(const char *text, unsigned flags, const char *const *want) {
@@ -186,6 +218,45 @@ static void test_broken(void **state) {
                 { "x = 1;\n@include \"/etc/passwd\"\n",
                   { "t.conf:2: @include is not supported: put extra files in conf.d/ beside the "
                     "main file" } },
+                /* libconfig 1.5 keeps 32 bits of an integer and says nothing */
+                { "policy: { grace_period = 4294967296; };",
+                  { "t.conf:1: 4294967296 is out of range: an integer must lie between "
+                    "-2147483648 and 2147483647 (hex up to 0x7FFFFFFF) unless it ends in L" } },
+                { "imds: {\n retries = 0x80000000; timeout_ms = -2147483649; };",
+                  { "t.conf:2: 0x80000000 is out of range: an integer must lie between "
+                    "-2147483648 and 2147483647 (hex up to 0x7FFFFFFF) unless it ends in L",
+                    "t.conf:2: -2147483649 is out of range: an integer must lie between "
+                    "-2147483648 and 2147483647 (hex up to 0x7FFFFFFF) unless it ends in L" } },
+                { "checks = ( { name = \"a\"; " OK_CHECK "fall = 99999999999999999999L; } );",
+                  { "t.conf:1: 99999999999999999999L is out of range: an integer must lie "
+                    "between -2147483648 and 2147483647 (hex up to 0x7FFFFFFF) unless it ends "
+                    "in L" } },
+                /* with L it is kept whole, and then out of the key's range */
+                { "policy: { grace_period = 4294967296L; };",
+                  { "t.conf:1: policy.grace_period must be between 0 and 86400 seconds, not "
+                    "4.29497e+09" } },
+                { "plugins: { max_output = 0x7FFFFFFF; };",
+                  { "t.conf:1: plugins.max_output must be between 256 and 16777216, not "
+                    "2147483647" } },
+                { "policy: { max_unhealthy = 4294967296; };",
+                  { "t.conf:1: 4294967296 is out of range: an integer must lie between "
+                    "-2147483648 and 2147483647 (hex up to 0x7FFFFFFF) unless it ends in L" } },
+                /* a float is range-checked before it becomes microseconds */
+                { "policy: { grace_period = 1e30; };\nplugins: { timeout = -1e308; };",
+                  { "t.conf:1: policy.grace_period must be between 0 and 86400 seconds, not "
+                    "1e+30",
+                    "t.conf:2: plugins.timeout must be between 0.1 and 3600 seconds, not "
+                    "-1e+308" } },
+                /* a group is for a user: without one it would be silently ignored */
+                { "plugins: { user = \"\"; group = \"nogroup\"; };",
+                  { "t.conf:1: plugins.group = \"nogroup\" has no effect without a user: set a "
+                    "user too, or remove the group" } },
+                { "plugins: { user = \"\"; };\nhooks: { group = \"nogroup\"; };",
+                  { "t.conf:2: hooks.group = \"nogroup\" has no effect without a user: set a "
+                    "user too, or remove the group" } },
+                { "checks = ( { name = \"a\"; " OK_CHECK "user = \"\";\n group = \"nogroup\"; } );",
+                  { "t.conf:2: check 'a': group = \"nogroup\" has no effect without a user: set "
+                    "a user too, or remove the group" } },
                 /* All errors at once, in line order, whatever the walking order. */
                 { "checks = ( { name = \"a\"; command = [ \"rel\" ]; } );\n"
                   "imds: { retries = 11;\n  allow_v1 = 1; };\n"
@@ -222,11 +293,76 @@ static void test_valid_variants(void **state) {
                 "plugins: { user = \"\"; group = \"\"; };",
                 "plugins: { user = \"nobody\"; group = \"nogroup\"; };",
                 "hooks: { replace_on = []; };",
+                /* numbers in strings and comments are not libconfig's integers */
+                "# grace_period = 4294967296\n/* 0x80000000 */ // 99999999999\n"
+                "checks = ( { name = \"a\"; command = [ \"/bin/true\", \"4294967296\" ]; } );",
+                "imds: { retries = 0x0000000A; token_ttl = 21600L; };",
+                "plugins: { user = \"\"; };", /* the default group goes with the user */
+                "plugins: { user = \"nobody\"; group = \"\"; };",
         };
         const char *none[] = { NULL };
 
         for (size_t i = 0; i < ELEMENTSOF(ok); i++)
                 expect(ok[i], 0, none);
+}
+
+/* The default users are checked like written ones: config-test must not say OK for a
+ * configuration every check of which would then fail with "unknown user". */
+static void test_default_users(void **state) {
+        static const char *const no_user[] = {
+                "t.conf: plugins.user is \"drover\" by default, and no such user exists: create "
+                "it (the packages do) or set plugins.user = \"\" to run as drover's own user",
+                NULL
+        };
+        static const char *const no_group[] = {
+                "t.conf: plugins.group is \"drover\" by default, and no such group exists: "
+                "create it (the packages do) or set plugins.group = \"\" for the user's own "
+                "group",
+                NULL
+        };
+        static const char *const none[] = { NULL };
+
+        drover_user_exists = false;
+        expect("", 0, no_user); /* once: hooks and checks inherit it */
+        expect("checks = ( { name = \"a\"; " OK_CHECK "} );", 0, no_user);
+        expect("plugins: { user = \"\"; };", 0, none);
+        expect("plugins: { user = \"nobody\"; };", 0, none);
+        drover_user_exists = true;
+        drover_group_exists = false;
+        expect("", 0, no_group);
+        expect("plugins: { group = \"\"; };", 0, none);
+        drover_group_exists = true;
+}
+
+/* Resolved at load for whoever spawns: the ids, or -1 for "do not change". */
+static void test_resolved_ids(void **state) {
+        _cleanup_(config_freep) Config *c = NULL, *d = NULL;
+        ConfigErrors errors = {};
+        struct passwd *nobody = getpwnam("nobody");
+
+        assert_non_null(nobody);
+        assert_int_equal(config_load_string("checks = ( { name = \"a\"; " OK_CHECK "},\n"
+                                            "  { name = \"b\"; " OK_CHECK "user = \"nobody\"; "
+                                            "group = \"\"; } );",
+                                            "t.conf", 0, &c, &errors),
+                         0);
+        assert_int_equal(c->plugins.uid, 990);
+        assert_int_equal(c->plugins.gid, 991);
+        assert_int_equal(c->hooks.uid, 990);
+        assert_int_equal(c->hooks.gid, 991);
+        assert_int_equal(c->checks[0].uid, 990);
+        assert_int_equal(c->checks[0].gid, 991);
+        assert_int_equal(c->checks[1].uid, nobody->pw_uid);
+        assert_int_equal(c->checks[1].gid, nobody->pw_gid);
+        assert_int_equal(config_load_string("plugins: { user = \"\"; };\n"
+                                            "hooks: { user = \"nobody\"; group = \"drover\"; };",
+                                            "t.conf", 0, &d, &errors),
+                         0);
+        assert_int_equal(d->plugins.uid, (uid_t) -1);
+        assert_int_equal(d->plugins.gid, (gid_t) -1);
+        assert_int_equal(d->hooks.uid, nobody->pw_uid);
+        assert_int_equal(d->hooks.gid, 991);
+        assert_int_equal(errors.n, 0);
 }
 
 static void test_defaults(void **state) {
@@ -683,7 +819,8 @@ static void test_trusted(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_broken),        cmocka_unit_test(test_valid_variants),
-                cmocka_unit_test(test_defaults),      cmocka_unit_test(test_every_key),
+                cmocka_unit_test(test_defaults),      cmocka_unit_test(test_default_users),
+                cmocka_unit_test(test_resolved_ids),  cmocka_unit_test(test_every_key),
                 cmocka_unit_test(test_check_equal),   cmocka_unit_test(test_strings),
                 cmocka_unit_test(test_dropins),       cmocka_unit_test(test_dropin_conflicts),
                 cmocka_unit_test(test_missing_files), cmocka_unit_test(test_executables),

@@ -139,11 +139,30 @@ static void test_hostile_bytes(void **state) {
         _cleanup_(nagios_output_freep) NagiosOutput *o = NULL;
 
         assert_int_equal(nagios_output_parse(in, sizeof(in) - 1, &o), 0);
-        assert_string_equal(
-                o->message,
-                "OK \xef\xbf\xbd\xef\xbf\xbd bad\xef\xbf\xbdnul \xef\xbf\xbd\xef\xbf\xbd");
+        assert_string_equal(o->message, "OK \\xff\\xfe bad\\x00nul \\xc0\\xaf");
         assert_int_equal(o->n_perfdata, 1);
-        assert_string_equal(o->perfdata[0].label, "l\xef\xbf\xbd");
+        assert_string_equal(o->perfdata[0].label, "l\\xe9");
+}
+
+/* Terminal escapes, CR overwrites, bells, C1 and bidi overrides reach neither the
+ * journal nor a terminal: message and long output come out escaped, long output keeps
+ * its line breaks, and so are perfdata labels. */
+static void test_control_characters_escaped(void **state) {
+        static const char in[] = "OK\x1b[2J\x07 fine\rCRITICAL \xe2\x80\xae"
+                                 "ti\xc2\x9b | a=1\tb=2\n"
+                                 "long\tline\x1b]0;x\x07\n\xe2\x81\xa6second\r\n"
+                                 "| 'c\x1b"
+                                 "d'=3 'e f'=4";
+        _cleanup_(nagios_output_freep) NagiosOutput *o = NULL;
+
+        assert_int_equal(nagios_output_parse(in, sizeof(in) - 1, &o), 0);
+        assert_string_equal(o->message, "OK\\x1b[2J\\x07 fine\\x0dCRITICAL \\u{202e}ti\\u{9b}");
+        assert_string_equal(o->long_output, "long\\x09line\\x1b]0;x\\x07\n\\u{2066}second");
+        assert_int_equal(o->n_perfdata, 4);
+        assert_string_equal(o->perfdata[0].label, "a");
+        assert_string_equal(o->perfdata[1].label, "b");
+        assert_string_equal(o->perfdata[2].label, "c\\x1bd");
+        assert_string_equal(o->perfdata[3].label, "e f");
 }
 
 static void test_caps(void **state) {
@@ -225,8 +244,11 @@ static void test_exit_status(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse_table), cmocka_unit_test(test_hostile_bytes),
-                cmocka_unit_test(test_caps),        cmocka_unit_test(test_uom_known),
+                cmocka_unit_test(test_parse_table),
+                cmocka_unit_test(test_hostile_bytes),
+                cmocka_unit_test(test_control_characters_escaped),
+                cmocka_unit_test(test_caps),
+                cmocka_unit_test(test_uom_known),
                 cmocka_unit_test(test_exit_status),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -176,7 +176,11 @@ static void test_parse_error(void **state) {
                   0, "", "RequestLimitExceeded", "Request limit exceeded.", "ec2-1" },
                 { "<ErrorResponse><Error><Code>X</Code><Message>line1\nline2\tend&#13;</Message>"
                   "</Error></ErrorResponse>",
-                  0, "", "X", "line1?line2?end?", "" },
+                  0, "", "X", "line1\\x0aline2\\x09end\\x0d", "" },
+                { "<ErrorResponse><Error><Code>X</Code><Message>a\xe2\x80\xae"
+                  "b\xc2\x9b[2J</Message>"
+                  "</Error></ErrorResponse>",
+                  0, "", "X", "a\\u{202e}b\\u{9b}[2J", "" },
                 { "<ErrorResponse><Error><Message>no code</Message></Error></ErrorResponse>",
                   -ENOMSG },
                 { "<DescribeAutoScalingGroupsResponse/>", -ENOMSG },

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "state/state.h"
 #include "base/util.h"
@@ -139,6 +141,24 @@ static void test_save_and_load(void **state) {
         assert_int_equal(strlen(boot), 36);
 }
 
+/* A FIFO at the path: refused at once (not a hang), and the next save replaces it. */
+static void test_fifo_at_the_path(void **state) {
+        char dir[] = "/tmp/drover-state-XXXXXX", path[64];
+        _cleanup_(state_done) State s = sample(), t = {}, u = {};
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/state.json", dir);
+        assert_int_equal(mkfifo(path, 0600), 0);
+        alarm(5);
+        assert_int_equal(state_load(dir, I1, B1, &t), -EBADFD);
+        alarm(0);
+        assert_int_equal(state_save(dir, &s), 0);
+        assert_int_equal(state_load(dir, I1, B1, &u), 0);
+        assert_true(u.requested);
+        unlink(path);
+        rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
@@ -148,6 +168,7 @@ int main(void) {
                 cmocka_unit_test(test_too_big),
                 cmocka_unit_test(test_attempts_are_capped),
                 cmocka_unit_test(test_save_and_load),
+                cmocka_unit_test(test_fifo_at_the_path),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

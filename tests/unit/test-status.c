@@ -52,6 +52,37 @@ static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
 }
 
 /* A real round trip: the server in this process's loop, the client in a child. */
+/* What a client makes of what it read: a refusal is -EACCES whatever shape it came in. */
+static void test_parse_reply(void **state) {
+        static const struct {
+                const char *in;
+                int r;
+        } cases[] = {
+                { "{\"version\":\"1\",\"checks\":[]}", 0 },
+                { "", -EACCES },
+                { "{\"error\":\"access denied\",\"message\":\"needs root\"}", -EACCES },
+                { "{\"error\":\"busy\",\"message\":\"try again\"}", -EBUSY },
+                { "{\"error\":\"unknown request\"}", 0 },
+                { "{\"error\":7}", 0 },
+                { "[1,2]", -EBADMSG },
+                { "\"access denied\"", -EBADMSG },
+                { "{\"version\":", -EBADMSG },
+                { "\x1b[2J", -EBADMSG },
+        };
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                json_t *doc = NULL;
+                int r = status_parse_reply(cases[i].in, strlen(cases[i].in), &doc);
+
+                assert_int_equal(r, cases[i].r);
+                if (r == 0)
+                        assert_true(json_is_object(doc));
+                else
+                        assert_null(doc);
+                json_decref(doc);
+        }
+}
+
 static void test_round_trip(void **state) {
         _cleanup_(status_server_freep) StatusServer *server = NULL;
         char dir[] = "/tmp/drover-status-XXXXXX", path[128];
@@ -93,6 +124,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_request),
                 cmocka_unit_test(test_peer_allowed),
+                cmocka_unit_test(test_parse_reply),
                 cmocka_unit_test(test_round_trip),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

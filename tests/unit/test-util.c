@@ -10,6 +10,19 @@
 
 #include "base/util.h"
 
+/* --wrap=fsync: counts the fsyncs of directories (the rename made durable). */
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+static unsigned dir_fsyncs;
+
+int __wrap_fsync(int fd) {
+        struct stat st;
+
+        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+                dir_fsyncs++;
+        return __real_fsync(fd);
+}
+
 static void test_backoff(void **state) {
         static const struct {
                 unsigned attempt;
@@ -56,6 +69,25 @@ static void test_read_file_capped(void **state) {
         unlink(path);
 }
 
+/* A FIFO (or a device) where a file should be must not block the daemon in open(). */
+static void test_read_file_capped_refuses_non_regular(void **state) {
+        char dir[] = "/tmp/drover-test-XXXXXX", fifo[64];
+        _cleanup_free_ char *s = NULL;
+        size_t len = 0;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        alarm(5); /* today's code would hang here: fail instead */
+        assert_int_equal(read_file_capped(fifo, 100, &s, &len), -EBADFD);
+        assert_int_equal(read_file_capped(dir, 100, &s, &len), -EISDIR);
+        assert_int_equal(read_file_capped("/dev/null", 100, &s, &len), -EBADFD);
+        alarm(0);
+        assert_null(s);
+        unlink(fifo);
+        rmdir(dir);
+}
+
 static void test_write_file_atomic(void **state) {
         char dir[] = "/tmp/drover-test-XXXXXX", path[64];
         _cleanup_free_ char *s = NULL;
@@ -63,8 +95,11 @@ static void test_write_file_atomic(void **state) {
 
         assert_non_null(mkdtemp(dir));
         snprintf(path, sizeof(path), "%s/state", dir);
+        dir_fsyncs = 0;
         assert_int_equal(write_file_atomic(path, "one", 3, 0600), 0);
+        assert_int_equal(dir_fsyncs, 1); /* the rename survives a power loss */
         assert_int_equal(write_file_atomic(path, "two!", 4, 0600), 0);
+        assert_int_equal(dir_fsyncs, 2);
         assert_int_equal(read_file_capped(path, 100, &s, NULL), 0);
         assert_string_equal(s, "two!");
         assert_int_equal(stat(path, &st), 0);
@@ -97,6 +132,7 @@ int main(void) {
                 cmocka_unit_test(test_backoff),
                 cmocka_unit_test(test_random_unit_range),
                 cmocka_unit_test(test_read_file_capped),
+                cmocka_unit_test(test_read_file_capped_refuses_non_regular),
                 cmocka_unit_test(test_write_file_atomic),
                 cmocka_unit_test(test_strv),
                 cmocka_unit_test(test_dirs_from_environment),
