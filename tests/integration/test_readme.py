@@ -70,8 +70,13 @@ def tree_copy(dst):
             os.makedirs(os.path.join(dst, os.path.dirname(rel)), exist_ok=True)
             shutil.copy2(src, os.path.join(dst, rel), follow_symlinks=False)
     else:
+        def build_output(folder, names):
+            if os.path.abspath(folder) != os.path.abspath(TOP_SRCDIR):
+                return []
+            return [n for n in names if n in ("build", "autom4te.cache", "debian")
+                    or (n.startswith("build-") and n != "build-aux")]
         shutil.copytree(TOP_SRCDIR, dst, symlinks=True, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("build*", "autom4te.cache"))
+                        ignore=build_output)
     return dst
 
 
