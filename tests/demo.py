@@ -129,6 +129,12 @@ class Drover:
                 self.proc.wait()
 
 
+def storm_limit(desired):
+    """policy.max_replacements_per_hour's default "25%" of the desired capacity, at least 1
+    (drover-safety(7))."""
+    return max(1, (desired or 0) * 25 // 100)
+
+
 def quote(line):
     say(f"drover: {line}")
 
@@ -207,11 +213,12 @@ def story(d, sim, systemd, me, first_ids):
     g = heal.get("group") or {}
     quote(line)
     desired = g.get("desired")
-    say(f"  (the fleet guard let it through: the group's fresh answer (drover status) shows "
-        f"desired {desired}, and policy.max_unhealthy = {BUDGET} allows {BUDGET} of "
-        f"{desired} out of InService+Healthy at once; storm brake: "
-        f"{g.get('health_replacements_last_hour')} health replacement(s) in the last hour "
-        "before this one)")
+    say(f"  (fleet guard passed: the group's fresh answer, in drover status, says desired "
+        f"{desired}; policy.max_unhealthy = {BUDGET} lets {BUDGET} of {desired} be out of "
+        "InService+Healthy at once)")
+    say(f"  (storm brake passed: {g.get('health_replacements_last_hour')} health "
+        f"replacement(s) in the group's last hour, limit {storm_limit(desired)}: "
+        f"the default \"25%\" of {desired})")
     rep = heal.get("replacement") or {}
     if rep.get("action"):
         say(f"drover status: replacement {rep.get('action')} requested, "

@@ -94,7 +94,8 @@ def test_demo_success_removes_its_folder_and_ends_with_status(drover_bin, tmp_pa
              "simulated: systemd here is a stand-in",
              "drover: instance is unhealthy",
              "replacement requested (set-unhealthy)",
-             "policy.max_unhealthy = 1 allows 1 of 4",
+             "policy.max_unhealthy = 1 lets 1 of 4 be out",
+             "storm brake passed: 0 health replacement(s)",
              "simulated Auto Scaling: launched",
              "--- drover status, as an operator would see it ---",
              "verdict:"]
