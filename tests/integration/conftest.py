@@ -16,6 +16,25 @@ TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+def _sanitizer_build():
+    try:
+        with open(os.path.join(os.environ.get("top_builddir", ""), "Makefile")) as f:
+            return any(line.startswith("SAN_CFLAGS = -f") for line in f)
+    except OSError:
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that build drover from scratch (test_readme.py's walk-through) run once, in
+    the plain build: a sanitizer build's `make check` would only build the same again."""
+    if not _sanitizer_build():
+        return
+    mine = [i for i in items if i.get_closest_marker("plain_build_only")]
+    if mine:
+        config.hook.pytest_deselected(items=mine)
+        items[:] = [i for i in items if i not in mine]
+
+
 def require_tool(path):
     if not (shutil.which(path) or os.access(path, os.X_OK)):
         pytest.skip(f"{path} is not installed")

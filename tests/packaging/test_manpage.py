@@ -1,5 +1,6 @@
 """drover(8) documents every subcommand and long option the binary has, and renders
 without groff warnings."""
+import glob
 import os
 import re
 import subprocess
@@ -8,7 +9,9 @@ import pytest
 
 from conftest import TOP_SRCDIR, require_tool
 
-MAN = os.path.join(TOP_SRCDIR, "agent", "drover.8")
+MAN = os.path.join(TOP_SRCDIR, "agent", "man", "drover.8")
+PAGES = sorted(glob.glob(os.path.join(TOP_SRCDIR, "agent", "man", "*.[0-9]"))) + [
+    os.path.join(TOP_SRCDIR, "plugins", "drover-plugins.8")]
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +52,23 @@ def test_every_long_option_is_documented(drover_bin):
             assert opt in text, f"drover {cmd} {opt} is not in drover(8)"
 
 
-def test_renders_without_warnings():
+@pytest.mark.parametrize("page", PAGES, ids=os.path.basename)
+def test_renders_without_warnings(page):
     require_tool("groff")
-    p = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", MAN], capture_output=True,
-                       text=True)
+    p = subprocess.run(["groff", "-t", "-man", "-Tutf8", "-ww", "-z", page],
+                       capture_output=True, text=True)
     assert p.returncode == 0 and not p.stderr.strip(), p.stderr
+
+
+def test_every_page_is_installed():
+    """Makefile.am (so the .deb) and the rpm spec install every page of the tree."""
+    with open(os.path.join(TOP_SRCDIR, "Makefile.am")) as f:
+        makefile = f.read()
+    with open(os.path.join(TOP_SRCDIR, "packaging", "rpm", "drover.spec")) as f:
+        spec = f.read()
+    for page in PAGES:
+        rel = os.path.relpath(page, TOP_SRCDIR)
+        assert rel in makefile, f"{rel} not in dist_man_MANS"
+        name, sect = os.path.basename(page).rsplit(".", 1)
+        assert f"man{sect}/{name}.{sect}*" in spec or \
+            (sect == "7" and f"man7/drover-*.7*" in spec), f"{rel} not in the rpm spec"

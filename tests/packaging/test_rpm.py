@@ -38,6 +38,8 @@ def test_rpm_contents(rpm):
     assert not expected - files, f"missing from the rpm: {sorted(expected - files)}"
     assert any(f.startswith("/usr/share/man/man8/drover.8") for f in files)
     assert any(f.startswith("/usr/share/man/man5/drover.conf.5") for f in files)
+    for page in ("drover-hooks", "drover-safety", "drover-checks", "drover-aws"):
+        assert any(f.startswith(f"/usr/share/man/man7/{page}.7") for f in files), page
     assert not [f for f in files if f.startswith("/usr/local") or f.endswith(".sysusers")]
 
 

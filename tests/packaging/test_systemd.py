@@ -288,7 +288,14 @@ def test_upgrade_keeps_config_and_restarts_then_purge_removes(container, deb, tm
     wait_active(c)
     assert show(c, "drover.service", "MainPID")["MainPID"] != pid, "restarted on upgrade"
 
-    c.sh("dpkg --purge drover", timeout=120)
+    # Purge removes the package's configuration, keeps the administrator's own files
+    # (a drop-in) and says so (packaging/debian/drover.postrm, README "Install").
+    c.write("/etc/drover/conf.d/50-mine.conf", "policy: { dry_run = true; };\n")
+    purge = c.sh("dpkg --purge drover 2>&1", timeout=120)
+    assert "/etc/drover/conf.d/50-mine.conf" in purge.stdout, purge.stdout
+    assert c.sh("test -e /etc/drover/drover.conf", check=False).returncode != 0
+    assert c.sh("cat /etc/drover/conf.d/50-mine.conf").stdout.startswith("policy:")
+    c.sh("rm -r /etc/drover")
     assert c.sh("dpkg-query -W -f='${Status}' drover", check=False).stdout in (
         "", "unknown ok not-installed")
     for gone in ("/etc/drover", "/var/lib/drover", "/usr/bin/drover",
