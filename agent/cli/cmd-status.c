@@ -91,7 +91,7 @@ int verb_status(int argc, char *argv[]) {
                         return 2;
                 }
         snprintf(path, sizeof(path), "%s/drover.sock", drover_runtime_dir());
-        r = status_query(path, 5000, &doc);
+        r = status_query(path, NULL, 5000, &doc);
         if (r < 0) {
                 if (r == -EACCES)
                         fprintf(stderr,

@@ -61,5 +61,5 @@ void manager_metric(Manager *m, MetricsInstanceMetric which, double value);
 /* Sends STATUS= if the one-line summary changed. */
 void manager_update_status(Manager *m);
 
-/* The full state for `drover status --json` (manager-status.c). */
-json_t *manager_render_status(void *userdata);
+/* The full state for `drover status --json` (manager-status.c); wide: see status.h. */
+json_t *manager_render_status(const char *wide, void *userdata);
