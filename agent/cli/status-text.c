@@ -288,7 +288,7 @@ static void print_replacement(FILE *f, json_t *heal, time_t now) {
 
 static void print_group(FILE *f, json_t *doc) {
         json_t *heal = json_object_get(doc, "heal"), *g = json_object_get(heal, "group");
-        json_t *repl = json_object_get(heal, "replacement");
+        json_t *repl = json_object_get(heal, "replacement"), *l = json_object_get(doc, "lifecycle");
 
         if (!json_is_true(json_object_get(json_object_get(doc, "instance"), "known")))
                 fprintf(f, "group        not asked: the instance is not known yet\n");
@@ -308,6 +308,12 @@ static void print_group(FILE *f, json_t *doc) {
                 fprintf(f, "group        none: Auto Scaling says this instance is in no group\n");
         else if (*str(g, "error"))
                 fprintf(f, "group        no answer: %s\n", str(g, "error"));
+        else if (*str(l, "group"))
+                /* The lifecycle watcher knows the group; the fleet view is another call. */
+                fprintf(f,
+                        "group        %s: this instance %s; the fleet not asked yet (drover "
+                        "asks only when it must act)\n",
+                        str(l, "group"), *str(l, "group_state") ? str(l, "group_state") : "?");
         else
                 fprintf(f, "group        not asked yet (drover asks the group only when it "
                            "must act)\n");

@@ -47,7 +47,8 @@ BASE = {
                           "message": "no liveness check failing"},
              "group": NOT_ASKED, "remediation": [], "history": []},
     "summary": "1/2 checks passing; group unknown; healthy",
-    "lifecycle": {"target": "InService", "group_state": None, "group": None, "spot": None,
+    "lifecycle": {"target": "InService", "group_state": "InService", "group": "web-asg",
+                  "spot": None,
                   "rebalance": None, "scheduled": [], "history": []},
     "plugins": {"running": 0, "queued": 0},
 }
