@@ -33,18 +33,41 @@ static gid_t status_gid(const Config *c) {
         return g->gr_gid;
 }
 
-static int load_config(const char *path, Config **ret) {
+/* Joins s to *acc with "; ", for reload_error; out of memory leaves *acc as it was. */
+static void append_why(char **acc, const char *s) {
+        char *n = NULL;
+
+        /* The status reply carries it: a few problems are the point, not all of them. */
+        if (*acc && strlen(*acc) > 2048)
+                return;
+        if (asprintf(&n, "%s%s%s", strempty(*acc), *acc ? "; " : "", s) < 0)
+                return;
+        free(*acc);
+        *acc = n;
+}
+
+/* ret_why (may be NULL): on failure, every problem as "FILE:LINE: message", joined. */
+static int load_config(const char *path, Config **ret, char **ret_why) {
         ConfigErrors errors = {};
         unsigned flags = geteuid() == 0 ? CONFIG_LOAD_REQUIRE_TRUSTED : 0;
         int r = config_load(path, flags, ret, &errors);
+        char *why = NULL;
 
         for (size_t i = 0; i < errors.n; i++) {
                 _cleanup_free_ char *m = config_error_format(&errors.items[i]);
                 log_error("%s", m ? m : errors.items[i].message);
+                append_why(&why, m ? m : errors.items[i].message);
         }
-        if (r < 0 && errors.n == 0)
+        if (r < 0 && errors.n == 0) {
                 log_error_errno(r, "%s: %m", path);
+                if (asprintf(&why, "%s: %s", path, strerror(-r)) < 0)
+                        why = NULL;
+        }
         config_errors_clear(&errors);
+        if (r < 0 && ret_why)
+                *ret_why = why;
+        else
+                free(why);
         return r;
 }
 
@@ -317,11 +340,12 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
 
         (void) sd_notify(false, "RELOADING=1");
         log_info("reloading %s", m->config_path);
-        r = load_config(m->config_path, &c);
         free(m->reload_error);
         m->reload_error = NULL;
+        r = load_config(m->config_path, &c, &m->reload_error);
         if (r < 0) {
-                m->reload_error = strdup("configuration invalid, still running the previous one");
+                if (!m->reload_error)
+                        m->reload_error = strdup("configuration invalid");
                 log_error("reload failed: keeping the previous configuration");
         } else if ((r = monitor_apply_config(m->monitor, c)) < 0) {
                 m->reload_error = strdup("out of memory applying it");
@@ -448,7 +472,7 @@ int daemon_run(const char *config_path) {
         m = calloc(1, sizeof(*m));
         if (!m || !(m->config_path = strdup(config_path)))
                 return log_error("out of memory"), 1;
-        if (load_config(config_path, &m->config) < 0)
+        if (load_config(config_path, &m->config, NULL) < 0)
                 return 1;
         if (manager_start(m) < 0)
                 return 1;
