@@ -292,11 +292,18 @@ static void on_identity(Imds *imds, const ImdsResult *res, void *userdata) {
 
         if (r == 0) {
                 r = imds_parse_identity(res->body, res->len, &m->identity, &field);
+                /* IMDS answered: the document is what is wrong, not the network. */
                 if (r < 0)
-                        log_error("IMDS identity document is invalid (%s): reporting only until "
-                                  "it is readable",
-                                  field ? field : "malformed");
-        }
+                        snprintf(m->imds_why, sizeof(m->imds_why),
+                                 "the identity document is invalid (%s)",
+                                 field ? field : "malformed");
+                if (r < 0 && m->identity_attempts == 0)
+                        log_error("IMDS answered, but %s: reporting only until it is readable",
+                                  m->imds_why);
+        } else
+                snprintf(m->imds_why, sizeof(m->imds_why), "%s: %s%s%s",
+                         isempty(res->step) ? "identity" : res->step, strerror(-r),
+                         isempty(res->detail) ? "" : ": ", strempty(res->detail));
         if (r == 0) {
                 const char *region =
                         isempty(m->config->aws.region) ? m->identity.region : m->config->aws.region;
@@ -322,11 +329,9 @@ static void on_identity(Imds *imds, const ImdsResult *res, void *userdata) {
         m->identity_attempts++;
         delay = backoff_full_jitter_usec(m->identity_attempts, USEC_PER_SEC,
                                          IDENTITY_RETRY_MAX_USEC, 0.5 + random_unit() / 2);
-        if (m->identity_attempts == 1)
-                log_warning("IMDS unreachable (%s: %s%s%s): running degraded, no actions, "
-                            "retrying",
-                            res->step ? res->step : "identity", strerror(-r),
-                            isempty(res->detail) ? "" : ": ", strempty(res->detail));
+        if (m->identity_attempts == 1 && res->error < 0)
+                log_warning("IMDS unreachable (%s): running degraded, no actions, retrying",
+                            m->imds_why);
         m->imds_error = -r;
         send_ready(m);
         (void) sd_event_add_time_relative(m->event, NULL, CLOCK_BOOTTIME, delay, USEC_PER_SEC,
@@ -379,12 +384,13 @@ static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *
         Manager *m = userdata;
 
         if (m->stopping || !m->metrics || !m->aws) {
-                log_info("stopping on %s", strsignal((int) si->ssi_signo));
+                log_info("stopping on SIG%s", strempty(sigabbrev_np((int) si->ssi_signo)));
                 (void) sd_notify(false, "STOPPING=1");
                 return sd_event_exit(m->event, 0);
         }
         /* A restart must not lose the minute being collected: send it first, briefly. */
-        log_info("stopping on %s, sending buffered metrics first", strsignal((int) si->ssi_signo));
+        log_info("stopping on SIG%s, sending buffered metrics first",
+                 strempty(sigabbrev_np((int) si->ssi_signo)));
         (void) sd_notify(false, "STOPPING=1");
         m->stopping = true;
         if (sd_event_add_time_relative(m->event, NULL, CLOCK_BOOTTIME, STOP_FLUSH_USEC, 0,

@@ -45,7 +45,9 @@ static json_t *check_json(Manager *m, size_t i, uint64_t now, const char *wide) 
 static json_t *instance_json(Manager *m) {
         if (!m->have_identity)
                 return json_pack("{s:b,s:s}", "known", false, "error",
-                                 m->imds_error ? strerror(m->imds_error) : "not asked yet");
+                                 m->imds_error
+                                         ? (m->imds_why[0] ? m->imds_why : strerror(m->imds_error))
+                                         : "not asked yet");
         return json_pack("{s:b,s:s,s:s,s:s,s:s,s:s}", "known", true, "instance_id",
                          m->identity.instance_id, "region", m->identity.region, "availability_zone",
                          m->identity.availability_zone, "instance_type", m->identity.instance_type,

@@ -48,7 +48,8 @@ typedef struct Manager {
         ImdsIdentity identity;
         bool have_identity;
         unsigned identity_attempts;
-        int imds_error; /* errno of the last failed identity fetch, 0 if none */
+        int imds_error;     /* errno of the last failed identity fetch, 0 if none */
+        char imds_why[192]; /* that failure in words, for the status */
 
         bool ready_sent;
         uint64_t started_usec; /* CLOCK_BOOTTIME */

@@ -221,8 +221,19 @@ static void remedy_attempt(Heal *h, Slot *s, const CheckConfig *cc) {
                 r = plugin_spawn(h->m->event, &spec, on_exec_done, s, &s->exec);
         }
         if (r < 0) {
-                char what[96];
-                snprintf(what, sizeof(what), "could not start: %s", strerror(-r));
+                char what[256];
+                if (isempty(cc->remediate.restart_unit))
+                        snprintf(what, sizeof(what), "could not run %s: %s", cc->remediate.exec[0],
+                                 strerror(-r));
+                else if (r == -ENOENT || r == -ECONNREFUSED)
+                        /* sd_bus_open_system: no socket to connect to. */
+                        snprintf(what, sizeof(what),
+                                 "could not ask systemd to restart %s: the system D-Bus is not "
+                                 "reachable (%s)",
+                                 cc->remediate.restart_unit, strerror(-r));
+                else
+                        snprintf(what, sizeof(what), "could not ask systemd to restart %s: %s",
+                                 cc->remediate.restart_unit, strerror(-r));
                 remedy_finished(s, false, what);
         }
 }
@@ -471,7 +482,7 @@ static void on_view(GroupView *v, int error, void *userdata) {
         if (d.confirmed) {
                 h->state.confirmed = true;
                 save_state(h);
-                log_notice("the group took the replacement request: %s", d.message);
+                log_notice("replacement confirmed: %s", d.message);
                 remember(h, "replacement confirmed by the group");
         }
         set_decision(h, &d);

@@ -178,7 +178,7 @@ def situations():
     s["group-replacing"] = d
 
     d = sick("already-requested", "none",
-             "the group let go of this instance after the replacement request",
+             "the group let go of this instance (it is in no group now)",
              {"answered": True, "membership": "standalone", "suspended_processes": []},
              replacement={"action": "terminate-in-asg", "requested_at": NOW - 600,
                           "confirmed": True})
