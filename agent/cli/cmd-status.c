@@ -33,11 +33,6 @@ static bool wants_check(int argc, char *argv[]) {
         return false;
 }
 
-static bool use_colour(void) {
-        return isatty(STDOUT_FILENO) && isempty(getenv("NO_COLOR")) &&
-               !streq(strempty(getenv("TERM")), "dumb");
-}
-
 static int query(const char *wide, json_t **ret) {
         char path[4096];
         int r;
@@ -127,7 +122,7 @@ int verb_status(int argc, char *argv[]) {
                 k = status_text_headline(doc, time(NULL), head, sizeof(head));
                 printf("DROVER %s\n", head);
         } else
-                k = status_text_print(stdout, doc, time(NULL), use_colour());
+                k = status_text_print(stdout, doc, time(NULL), cli_use_colour());
         json_decref(doc);
         if (wide && k != STATUS_CLASS_OK)
                 return 2;

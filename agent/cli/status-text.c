@@ -5,7 +5,9 @@
  * Everything here reads the JSON document only, so the daemon's fields stay the one
  * truth and the text can be tested from fixtures.
  */
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/status-text.h"
 #include "base/util.h"
@@ -463,4 +465,11 @@ int status_text_print_wide(FILE *f, json_t *doc, const char *name) {
                 return 0;
         }
         return -ENOENT;
+}
+
+bool cli_use_colour(void) {
+        const char *term = getenv("TERM");
+
+        return isatty(STDOUT_FILENO) && isempty(getenv("NO_COLOR")) &&
+               !streq(strempty(term), "dumb");
 }

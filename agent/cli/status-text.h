@@ -43,3 +43,6 @@ void status_text_when(time_t then, time_t now, char *buf, size_t size);
 
 /* A span as a person says it: "42 s", "3 min", "1 h 5 min", "2 d 3 h". */
 void status_text_span(double seconds, char *buf, size_t size);
+
+/* Colour on stdout: a terminal, NO_COLOR unset or empty, TERM not "dumb". */
+bool cli_use_colour(void);

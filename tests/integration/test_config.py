@@ -40,14 +40,13 @@ checks = (
 def test_good_config(run_drover, conf):
     p = run_drover("config-test", "-c", conf(GOOD))
     assert p.returncode == 0, p.stderr
-    assert p.stderr == "configuration OK\n"
-    assert p.stdout == ""
+    assert (p.stdout, p.stderr) == ("configuration OK\n", "")
 
 
 def test_packaged_example_is_valid(run_drover):
     p = run_drover("config-test", "-c", os.path.join(TOP_SRCDIR, "packaging", "drover.conf"))
     assert p.returncode == 0, p.stderr
-    assert p.stderr == "configuration OK\n"
+    assert (p.stdout, p.stderr) == ("configuration OK\n", "")
 
 
 def test_all_errors_at_once(run_drover, conf):
