@@ -60,3 +60,33 @@ def test_tests_run_help_prints_usage_and_exits():
     p = subprocess.run([os.path.join(TOP_SRCDIR, "tests", "run"), "--bogus"],
                        capture_output=True, text=True, timeout=20)
     assert p.returncode == 2 and "--bogus" in p.stderr
+
+
+
+def complete(tmp_path, *words):
+    """What the shipped bash completion offers for `drover WORDS...` (last one partial)."""
+    import os
+    import subprocess
+    from conftest import TOP_SRCDIR
+    script = os.path.join(TOP_SRCDIR, "packaging", "completion", "drover")
+    words = ["drover", *words]
+    quoted = " ".join("'" + w + "'" for w in words)
+    prog = (f"source '{script}'; COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; "
+            "_drover; printf '%s\\n' \"${COMPREPLY[@]}\"")
+    p = subprocess.run(["/bin/bash", "-c", prog], capture_output=True, text=True, timeout=20,
+                       cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    return sorted(x for x in p.stdout.splitlines() if x)
+
+
+def test_bash_completion(tmp_path):
+    assert "status" in complete(tmp_path, "st") and complete(tmp_path, "st") == ["status"]
+    assert complete(tmp_path, "status", "--") == ["--check", "--help", "--json", "--wide"]
+    conf = tmp_path / "drover.conf"
+    conf.write_text('checks = ( { name = "web"; command = [ "/bin/true" ]; },\n'
+                    '  { name = "db"; command = [ "/bin/true" ]; } );\n')
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "conf.d" / "x.conf").write_text(
+        'checks = ( { name = "wheels"; command = [ "/bin/true" ]; } );\n')
+    assert complete(tmp_path, "check", "-c", str(conf), "w") == ["web", "wheels"]
+    assert complete(tmp_path, "check", "-c", str(conf), "--j") == ["--json"]
