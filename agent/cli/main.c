@@ -16,7 +16,9 @@ static const struct verb {
           "status [--json] [--check] [--wide NAME]\n"
           "                                  ask the running agent for its state" },
         { "version", verb_version, "version                         print the version" },
-        { "check", verb_check, "check [-c FILE] [--json] [NAME...] run the checks once" },
+        { "check", verb_check,
+          "check [-c FILE] [--json] [NAME...]\n"
+          "                                  run the checks once" },
         { "config-test", verb_config_test,
           "config-test [-c FILE]           validate the configuration" },
         { "metadata", verb_metadata,

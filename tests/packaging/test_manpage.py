@@ -8,7 +8,7 @@ import pytest
 
 from conftest import TOP_SRCDIR, require_tool
 
-MAN = os.path.join(TOP_SRCDIR, "agent", "drover.8")
+MAN = os.path.join(TOP_SRCDIR, "agent", "man", "drover.8")
 
 
 @pytest.fixture(scope="module")
