@@ -164,7 +164,7 @@ static StatusClass headline_unhealthy(json_t *doc, time_t now, const char *faili
         return STATUS_CLASS_CRITICAL;
 }
 
-StatusClass status_text_headline(json_t *doc, time_t now, char *buf, size_t size) {
+static StatusClass headline(json_t *doc, time_t now, char *buf, size_t size) {
         json_t *inst = json_object_get(doc, "instance"), *heal = json_object_get(doc, "heal");
         const char *verdict = str(heal, "verdict");
         char failing[256], deps[256];
@@ -216,6 +216,23 @@ StatusClass status_text_headline(json_t *doc, time_t now, char *buf, size_t size
                 return headline_unhealthy(doc, now, failing[0] ? failing : "?", buf, size);
         snprintf(buf, size, "UNKNOWN: no verdict yet: waiting for the first check results");
         return STATUS_CLASS_UNKNOWN;
+}
+
+/* The text of AWS errors and config messages, made safe for a terminal and bounded. */
+#define CLEAN_MAX 512
+static const char *clean(const char *s, char buf[static CLEAN_MAX]) {
+        status_text_cut(s, CLEAN_MAX, false, buf, CLEAN_MAX);
+        return buf;
+}
+
+StatusClass status_text_headline(json_t *doc, time_t now, char *buf, size_t size) {
+        StatusClass k = headline(doc, now, buf, size);
+
+        /* Names and messages come from AWS and plugins: no control byte reaches a terminal. */
+        for (char *p = buf; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        *p = '?';
+        return k;
 }
 
 /* ---- the screen ------------------------------------------------------------------- */
@@ -289,6 +306,7 @@ static void print_replacement(FILE *f, json_t *heal, time_t now) {
 }
 
 static void print_group(FILE *f, json_t *doc) {
+        char cb[CLEAN_MAX];
         json_t *heal = json_object_get(doc, "heal"), *g = json_object_get(heal, "group");
         json_t *repl = json_object_get(heal, "replacement"), *l = json_object_get(doc, "lifecycle");
 
@@ -301,7 +319,7 @@ static void print_group(FILE *f, json_t *doc) {
                         str(g, "group"), str(g, "lifecycle_state"), str(g, "health_status"),
                         num(g, "instances"), num(g, "desired"),
                         num(g, "health_replacements_last_hour"),
-                        *str(g, "error") ? "; last look failed: " : "", str(g, "error"));
+                        *str(g, "error") ? "; last look failed: " : "", clean(str(g, "error"), cb));
         else if (is(g, "membership", "standalone") && repl &&
                  is(json_object_get(heal, "decision"), "reason", "already-requested"))
                 fprintf(f, "group        none any more: the group let go of this instance after "
@@ -309,7 +327,7 @@ static void print_group(FILE *f, json_t *doc) {
         else if (is(g, "membership", "standalone"))
                 fprintf(f, "group        none: Auto Scaling says this instance is in no group\n");
         else if (*str(g, "error"))
-                fprintf(f, "group        no answer: %s\n", str(g, "error"));
+                fprintf(f, "group        no answer: %s\n", clean(str(g, "error"), cb));
         else if (*str(l, "group"))
                 /* The lifecycle watcher knows the group; the fleet view is another call. */
                 fprintf(f,
@@ -389,11 +407,12 @@ static void print_brakes(FILE *f, json_t *doc) {
 }
 
 static void print_config(FILE *f, json_t *doc) {
+        char cb[CLEAN_MAX], pb[CLEAN_MAX];
         json_t *c = json_object_get(doc, "config");
 
         if (*str(c, "reload_error"))
                 fprintf(f, "config       %s: reload FAILED, still running the previous one: %s\n",
-                        str(c, "path"), str(c, "reload_error"));
+                        clean(str(c, "path"), pb), clean(str(c, "reload_error"), cb));
         else
                 fprintf(f, "config       %s\n", str(c, "path"));
 }
@@ -401,7 +420,7 @@ static void print_config(FILE *f, json_t *doc) {
 StatusClass status_text_print(FILE *f, json_t *doc, time_t now, bool colour) {
         json_t *inst = json_object_get(doc, "instance"), *heal = json_object_get(doc, "heal"), *c;
         json_t *hist = json_object_get(heal, "history");
-        char head[640], up[32];
+        char head[640], up[32], cb[CLEAN_MAX];
         StatusClass k = status_text_headline(doc, now, head, sizeof(head));
         char *colon = strchr(head, ':');
         size_t i, n;
@@ -438,7 +457,7 @@ StatusClass status_text_print(FILE *f, json_t *doc, time_t now, bool colour) {
         if (n > 0) {
                 fprintf(f, "\nrecent:\n");
                 for (i = n > HISTORY_SHOWN ? n - HISTORY_SHOWN : 0; i < n; i++)
-                        fprintf(f, "  %s\n", json_string_value(json_array_get(hist, i)));
+                        fprintf(f, "  %s\n", clean(json_string_value(json_array_get(hist, i)), cb));
         }
         return k;
 }

@@ -17,6 +17,14 @@
 #include "base/util.h"
 #include "config/config-scan.h"
 
+const char *__lsan_default_suppressions(void);
+
+/* libconfig 1.5 leaks its scanner's string buffer on an unclosed string (fixed in 1.7);
+ * that is not ours to find (fuzz-config and tests/valgrind.supp say the same). */
+const char *__lsan_default_suppressions(void) {
+        return "leak:strbuf_append\nleak:libconfig_yylex\nleak:libconfig_yyparse\n";
+}
+
 static bool libconfig_accepts(const char *text, const char **ret_why) {
         config_t c;
         bool ok;

@@ -195,6 +195,8 @@ def situations():
                            output_bytes=70000)
     d["checks"][1] = check("a-very-long-dependency-check-name", role="dependency",
                            output="ctl\x01\x02\x1b[31mred")
+    d["heal"]["history"] = ["2026-12-02T03:09:00Z remediation of web: exec failed (\x1b[2Jboom)"]
+    d["heal"]["group"] = dict(NOT_ASKED, error="Auto Scaling: <Message>\x07bell</Message>")
     s["cut-output"] = d
 
     d = copy.deepcopy(BASE)
