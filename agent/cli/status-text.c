@@ -182,6 +182,11 @@ static StatusClass headline(json_t *doc, time_t now, char *buf, size_t size) {
                 if (is(inst, "error", "not asked yet"))
                         snprintf(buf, size,
                                  "UNKNOWN: starting: asking IMDS which instance this is");
+                else if (is(inst, "imds", "invalid-document"))
+                        snprintf(buf, size,
+                                 "UNKNOWN: IMDS answered, but %s: checks run and report, nothing "
+                                 "is replaced",
+                                 str(inst, "error"));
                 else
                         snprintf(buf, size,
                                  "UNKNOWN: IMDS unreachable (%s): not on EC2, or its metadata "

@@ -293,6 +293,7 @@ static void on_identity(Imds *imds, const ImdsResult *res, void *userdata) {
         if (r == 0) {
                 r = imds_parse_identity(res->body, res->len, &m->identity, &field);
                 /* IMDS answered: the document is what is wrong, not the network. */
+                m->identity_invalid = r < 0;
                 if (r < 0)
                         snprintf(m->imds_why, sizeof(m->imds_why),
                                  "the identity document is invalid (%s)",
@@ -300,10 +301,12 @@ static void on_identity(Imds *imds, const ImdsResult *res, void *userdata) {
                 if (r < 0 && m->identity_attempts == 0)
                         log_error("IMDS answered, but %s: reporting only until it is readable",
                                   m->imds_why);
-        } else
+        } else {
+                m->identity_invalid = false;
                 snprintf(m->imds_why, sizeof(m->imds_why), "%s: %s%s%s",
                          isempty(res->step) ? "identity" : res->step, strerror(-r),
                          isempty(res->detail) ? "" : ": ", strempty(res->detail));
+        }
         if (r == 0) {
                 const char *region =
                         isempty(m->config->aws.region) ? m->identity.region : m->config->aws.region;

@@ -44,7 +44,11 @@ static json_t *check_json(Manager *m, size_t i, uint64_t now, const char *wide) 
 
 static json_t *instance_json(Manager *m) {
         if (!m->have_identity)
-                return json_pack("{s:b,s:s}", "known", false, "error",
+                return json_pack("{s:b,s:s,s:s}", "known", false, "imds",
+                                 !m->imds_error        ? "not-asked"
+                                 : m->identity_invalid ? "invalid-document"
+                                                       : "unreachable",
+                                 "error",
                                  m->imds_error
                                          ? (m->imds_why[0] ? m->imds_why : strerror(m->imds_error))
                                          : "not asked yet");

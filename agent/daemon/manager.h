@@ -48,8 +48,9 @@ typedef struct Manager {
         ImdsIdentity identity;
         bool have_identity;
         unsigned identity_attempts;
-        int imds_error;     /* errno of the last failed identity fetch, 0 if none */
-        char imds_why[192]; /* that failure in words, for the status */
+        int imds_error;        /* errno of the last failed identity fetch, 0 if none */
+        char imds_why[192];    /* that failure in words, for the status */
+        bool identity_invalid; /* IMDS answered, with a document that does not parse */
 
         bool ready_sent;
         uint64_t started_usec; /* CLOCK_BOOTTIME */

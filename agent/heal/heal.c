@@ -701,7 +701,8 @@ const char *heal_summary(Heal *h) {
         char g[48] = "";
 
         if (!h->have_identity)
-                return "IMDS unreachable: reporting only";
+                return h->m->identity_invalid ? "IMDS identity document invalid: reporting only"
+                                              : "IMDS unreachable: reporting only";
         if (grace > 0)
                 snprintf(g, sizeof(g), "; grace %" PRIu64 " s left",
                          (uint64_t) (grace / USEC_PER_SEC));

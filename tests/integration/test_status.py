@@ -29,6 +29,8 @@ def test_healthy_not_asked_yet(daemon):
     d.wait_ready()
     d.wait_for(lambda: d.check("web")["last_run_s_ago"] is not None
                and d.check("db")["last_run_s_ago"] is not None, 10, "both checks ran")
+    # The lifecycle watcher learns the group's name on its own (one Describe call).
+    d.wait_for(lambda: (d.status().get("lifecycle") or {}).get("group"), 10, "the group's name")
     p = status(d)
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()

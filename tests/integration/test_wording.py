@@ -33,6 +33,8 @@ def test_invalid_identity_document_is_not_unreachable(daemon):
     head = subprocess.run([d.bin, "status"], capture_output=True, text=True,
                           env=d.env()).stdout.splitlines()[0]
     assert "identity document is invalid" in head, head
+    assert "unreachable" not in head and st["instance"]["imds"] == "invalid-document", head
+    assert any("IMDS identity document invalid" in x for x in d.notify.seen("STATUS="))
     d.sim.clear_faults()
     d.wait_for(lambda: d.status()["instance"]["known"], 40, "the document, once readable")
 

@@ -24,6 +24,8 @@ static const struct {
 } situations[] = {
         { "off-ec2", STATUS_CLASS_UNKNOWN, "UNKNOWN: IMDS unreachable" },
         { "starting", STATUS_CLASS_UNKNOWN, "UNKNOWN: starting" },
+        { "identity-invalid", STATUS_CLASS_UNKNOWN,
+          "UNKNOWN: IMDS answered, but the identity document is invalid (instanceId)" },
         { "no-verdict-yet", STATUS_CLASS_UNKNOWN, "UNKNOWN: no verdict yet" },
         { "healthy-not-asked-yet", STATUS_CLASS_OK, "HEALTHY: 1 of 1" },
         { "healthy-in-group", STATUS_CLASS_OK, "HEALTHY: 1 of 1" },

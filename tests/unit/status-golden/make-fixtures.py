@@ -73,10 +73,16 @@ def situations():
     d["heal"]["verdict"] = "unknown"
     d["heal"]["decision"] = {"action": "none", "reason": "healthy", "message": ""}
     del d["lifecycle"]
+    d["instance"]["imds"] = "unreachable"
     s["off-ec2"] = d
 
+    d = copy.deepcopy(d)
+    d["instance"] = {"known": False, "imds": "invalid-document",
+                     "error": "the identity document is invalid (instanceId)"}
+    s["identity-invalid"] = d
+
     d = copy.deepcopy(s["off-ec2"])
-    d["instance"] = {"known": False, "error": "not asked yet"}
+    d["instance"] = {"known": False, "imds": "not-asked", "error": "not asked yet"}
     d["checks"] = [check("web", state="pending", status=3, output="", ago=None),
                    check("db", role="dependency", state="pending", status=3, output="",
                          ago=None)]
