@@ -6,7 +6,6 @@ import json
 import re
 import os
 import subprocess
-import time
 
 from test_daemon import aws_cli, replaced_once
 
