@@ -696,6 +696,17 @@ int heal_instance_healthy(Heal *h) {
         return h->verdict != POLICY_VERDICT_UNHEALTHY;
 }
 
+/* For the summary: where the instance stands, never "standalone" after a replacement. */
+static const char *membership_words(const Heal *h) {
+        if (h->membership == POLICY_MEMBERSHIP_IN_GROUP)
+                return h->lifecycle;
+        if (h->membership == POLICY_MEMBERSHIP_STANDALONE)
+                return h->state.requested && h->state.confirmed
+                               ? "no longer in the group (replaced)"
+                               : "standalone";
+        return h->look_failures > 0 ? "group unknown (no answer)" : "group not asked yet";
+}
+
 const char *heal_summary(Heal *h) {
         uint64_t grace = policy_grace_left_usec(&cfg(h)->policy, now_usec(CLOCK_BOOTTIME));
         char g[48] = "";
@@ -706,10 +717,7 @@ const char *heal_summary(Heal *h) {
         if (grace > 0)
                 snprintf(g, sizeof(g), "; grace %" PRIu64 " s left",
                          (uint64_t) (grace / USEC_PER_SEC));
-        snprintf(h->summary, sizeof(h->summary), "%s; %s%s",
-                 h->membership == POLICY_MEMBERSHIP_IN_GROUP     ? h->lifecycle
-                 : h->membership == POLICY_MEMBERSHIP_STANDALONE ? "standalone"
-                                                                 : "group unknown",
+        snprintf(h->summary, sizeof(h->summary), "%s; %s%s", membership_words(h),
                  h->decision.action == POLICY_ACTION_NONE || !h->decision.message[0]
                          ? policy_verdict_to_string(h->verdict)
                          : h->decision.message,

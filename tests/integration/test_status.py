@@ -80,6 +80,10 @@ def test_held_back_then_replaced(daemon):
     d.wait_for(lambda: headline(d).startswith(("UNHEALTHY: ", "REPLACED: ")), 10,
                "the UNHEALTHY or REPLACED headline")
     assert status(d, "--check").returncode == 2
+    if headline(d).startswith("REPLACED: "):
+        # systemd's one line agrees: not "standalone", as if never in a group.
+        d.wait_for(lambda: any("no longer in the group (replaced)" in x
+                               for x in d.notify.seen("STATUS=")), 5, "STATUS= replaced")
     p = status(d)
     assert "replacement  set-unhealthy requested 20" in p.stdout, p.stdout
     assert " ago), " in p.stdout  # ISO time plus how long ago
