@@ -11,6 +11,7 @@
 #include "base/nagios.h"
 #include "checks/runner.h"
 #include "base/util.h"
+#include "cli/status-text.h"
 #include "cli/verbs.h"
 
 typedef struct Run Run;
@@ -27,12 +28,20 @@ struct Run {
         Item *items;
         size_t n_items, n_pending;
         bool interrupted;
+        bool rows;   /* text mode: print each row as its check finishes */
+        bool colour; /* a terminal, and no NO_COLOR */
+        int width;   /* of the NAME column */
 };
+
+static void print_row(const Run *run, const Item *item);
 
 static void on_result(Runner *r, uint64_t id, PluginResult *result, void *userdata) {
         Item *item = userdata;
 
         item->result = result;
+        /* The slowest check must not hide the others: print each as it ends. */
+        if (item->run->rows && result && result->output)
+                print_row(item->run, item);
         if (--item->run->n_pending == 0)
                 (void) sd_event_exit(item->run->event, 0);
 }
@@ -156,25 +165,29 @@ static void print_sanitized(const char *s) {
                 putchar((unsigned char) *s < 0x20 || *s == 0x7f ? ' ' : *s);
 }
 
-static void print_table(const Run *run) {
-        int w = 4;
-
+static void print_header(Run *run) {
+        run->width = 4;
         for (size_t i = 0; i < run->n_items; i++)
-                w = MAX(w, (int) strlen(run->items[i].cc->name));
-        printf("%-*s  %-8s  %9s  %s\n", w, "NAME", "STATE", "DURATION", "OUTPUT");
-        for (size_t i = 0; i < run->n_items; i++) {
-                const PluginResult *res = run->items[i].result;
-                char dur[32];
+                run->width = MAX(run->width, (int) strlen(run->items[i].cc->name));
+        printf("%-*s  %-8s  %9s  %s\n", run->width, "NAME", "STATE", "DURATION", "OUTPUT");
+        fflush(stdout);
+}
 
-                snprintf(dur, sizeof(dur), "%" PRIu64 " ms",
-                         (uint64_t) (res->duration_usec / USEC_PER_MSEC));
-                printf("%-*s  %-8s  %9s  ", w, run->items[i].cc->name,
-                       nagios_status_name(res->status), dur);
-                print_sanitized(res->output->message);
-                if (res->truncated)
-                        printf(" [output truncated]");
-                putchar('\n');
-        }
+static void print_row(const Run *run, const Item *item) {
+        static const char *const colours[] = { "\033[32m", "\033[33m", "\033[31m", "\033[35m" };
+        const PluginResult *res = item->result;
+        char dur[32];
+
+        snprintf(dur, sizeof(dur), "%" PRIu64 " ms",
+                 (uint64_t) (res->duration_usec / USEC_PER_MSEC));
+        printf("%-*s  %s%-8s%s  %9s  ", run->width, item->cc->name,
+               run->colour && (unsigned) res->status < 4 ? colours[res->status] : "",
+               nagios_status_name(res->status), run->colour ? "\033[0m" : "", dur);
+        print_sanitized(res->output->message);
+        if (res->truncated)
+                printf(" [output truncated]");
+        putchar('\n');
+        fflush(stdout);
 }
 
 static void help(void) {
@@ -200,7 +213,10 @@ static int select_checks(const Config *cfg, char **names, size_t n_names, Run *r
                 bool dup = false;
 
                 if (!cc) {
-                        fprintf(stderr, "drover check: no such check: %s\n", names[i]);
+                        fprintf(stderr, "drover check: no such check: %s (checks:", names[i]);
+                        for (size_t k = 0; k < cfg->n_checks; k++)
+                                fprintf(stderr, " %s", cfg->checks[k].name);
+                        fprintf(stderr, "%s)\n", cfg->n_checks ? "" : " none configured");
                         return -ENOENT;
                 }
                 for (size_t j = 0; j < run->n_items; j++)
@@ -245,6 +261,8 @@ int verb_check(int argc, char *argv[]) {
                         help();
                         return 0;
                 default:
+                        /* A Nagios check: a usage error is UNKNOWN, never CRITICAL. */
+                        fprintf(stderr, "Try 'drover check --help'.\n");
                         return NAGIOS_UNKNOWN;
                 }
         if (config_load_print(path, geteuid() == 0 ? CONFIG_LOAD_REQUIRE_TRUSTED : 0, false, stderr,
@@ -254,6 +272,10 @@ int verb_check(int argc, char *argv[]) {
         if (r < 0)
                 return NAGIOS_UNKNOWN;
 
+        run.rows = !json && run.n_items > 0;
+        run.colour = run.rows && cli_use_colour();
+        if (run.rows)
+                print_header(&run);
         r = run_checks(&run, cfg->plugins.concurrency);
         if (r < 0) {
                 fprintf(stderr, "drover check: %s\n", strerror(-r));
@@ -274,8 +296,6 @@ int verb_check(int argc, char *argv[]) {
                 r = print_json(&run, worst);
         else if (run.n_items == 0)
                 fprintf(stderr, "drover check: no checks configured in %s\n", path);
-        else
-                print_table(&run);
         if (r < 0 || fflush(stdout) != 0) {
                 fprintf(stderr, "drover check: cannot write the result\n");
                 return NAGIOS_UNKNOWN;

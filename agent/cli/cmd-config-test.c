@@ -50,6 +50,7 @@ int verb_config_test(int argc, char *argv[]) {
         r = config_load_print(path, flags, false, stderr, &c);
         if (r < 0)
                 return 1;
-        fprintf(stderr, "configuration OK\n");
+        /* The answer asked for, so stdout; problems go to stderr. */
+        printf("configuration OK\n");
         return 0;
 }

@@ -1,118 +1,135 @@
 /* SPDX-License-Identifier: MIT */
-/* `drover status [--json]`: ask the running daemon for its state. */
+/* `drover status [--json] [--check] [--wide NAME]`: ask the running daemon for its state. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "daemon/status.h"
 #include "base/util.h"
+#include "cli/status-text.h"
 #include "cli/verbs.h"
 
-static const char *str(json_t *o, const char *key) {
-        const char *s = json_string_value(json_object_get(o, key));
-        return s ? s : "-";
+static void usage(FILE *f) {
+        fprintf(f, "Usage: drover status [--json] [--check] [--wide NAME]\n\n"
+                   "Asks the running daemon for its state: the headline (what the instance is\n"
+                   "and why), the checks, remediation, replacement, group, lifecycle, brakes.\n\n"
+                   "  --json       the whole document (schema in drover(8))\n"
+                   "  --check      print the headline only and exit like a Nagios plugin:\n"
+                   "               0 healthy, 1 held back, remediating or degraded,\n"
+                   "               2 unhealthy, 3 no daemon or unknown\n"
+                   "  --wide NAME  the full output of check NAME\n\n"
+                   "Exit status: 0, or 3 if no daemon answers (2 on a usage error; 3 with "
+                   "--check).\n");
 }
 
-static void print_human(json_t *doc) {
-        json_t *inst = json_object_get(doc, "instance"), *heal = json_object_get(doc, "heal");
-        json_t *group = json_object_get(heal, "group"), *checks = json_object_get(doc, "checks");
-        json_t *decision = json_object_get(heal, "decision"), *repl, *c, *h;
+/* `status --check` is a Nagios plugin: a typo must read UNKNOWN, never CRITICAL. */
+static bool wants_check(int argc, char *argv[]) {
+        for (int i = 1; i < argc && !streq(argv[i], "--"); i++)
+                if (streq(argv[i], "--check"))
+                        return true;
+        return false;
+}
+
+static int query(const char *wide, json_t **ret) {
+        char path[4096];
+        int r;
+
+        snprintf(path, sizeof(path), "%s/drover.sock", drover_runtime_dir());
+        r = status_query(path, wide, 5000, ret);
+        if (r == -EACCES)
+                fprintf(stderr,
+                        "drover status: %s refused the request: run as root or as a member of "
+                        "status.group\n",
+                        path);
+        else if (r == -EBUSY)
+                fprintf(stderr,
+                        "drover status: the daemon at %s is busy with other status clients, "
+                        "try again\n",
+                        path);
+        else if (r == -EFBIG)
+                fprintf(stderr, "drover status: the daemon's reply passed %u bytes\n",
+                        STATUS_CLIENT_REPLY_MAX);
+        else if (r < 0)
+                fprintf(stderr, "drover status: no daemon answers at %s: %s\n", path, strerror(-r));
+        return r;
+}
+
+static int print_wide(json_t *doc, const char *name) {
+        json_t *c;
         size_t i;
 
-        printf("drover %s, pid %d, up %.0f s\n", str(doc, "version"),
-               (int) json_integer_value(json_object_get(doc, "pid")),
-               json_real_value(json_object_get(doc, "uptime_s")));
-        if (json_is_true(json_object_get(inst, "known")))
-                printf("instance: %s (%s, %s, %s)\n", str(inst, "instance_id"),
-                       str(inst, "image_id"), str(inst, "instance_type"),
-                       str(inst, "availability_zone"));
-        else
-                printf("instance: unknown (IMDS: %s)\n", str(inst, "error"));
-        printf("summary:  %s\n", str(doc, "summary"));
-        printf("verdict:  %s; decision: %s (%s) %s\n", str(heal, "verdict"),
-               str(decision, "action"), str(decision, "reason"), str(decision, "message"));
-        if (json_object_get(group, "group"))
-                printf("group:    %s, %s/%s, desired %d, %d health replacements in the last hour\n",
-                       str(group, "group"), str(group, "lifecycle_state"),
-                       str(group, "health_status"),
-                       (int) json_integer_value(json_object_get(group, "desired")),
-                       (int) json_integer_value(
-                               json_object_get(group, "health_replacements_last_hour")));
-        else
-                printf("group:    %s%s%s\n", str(group, "membership"),
-                       json_object_get(group, "error") ? ": " : "",
-                       json_object_get(group, "error") ? str(group, "error") : "");
-        if (json_object_get(json_object_get(doc, "config"), "reload_error") &&
-            !json_is_null(json_object_get(json_object_get(doc, "config"), "reload_error")))
-                printf("reload:   failed: %s\n",
-                       str(json_object_get(doc, "config"), "reload_error"));
-        printf("\n%-20s %-11s %-8s %-9s %8s  %s\n", "CHECK", "ROLE", "STATE", "STATUS", "MS",
-               "OUTPUT");
-        json_array_foreach(checks, i, c)
-                printf("%-20s %-11s %-8s %-9s %8lld  %.60s\n", str(c, "name"), str(c, "role"),
-                       str(c, "state"), str(c, "status_name"),
-                       (long long) json_integer_value(json_object_get(c, "duration_ms")),
-                       str(c, "output"));
-        repl = json_object_get(heal, "replacement");
-        if (repl)
-                printf("\nreplacement: %s requested at %lld, %s\n", str(repl, "action"),
-                       (long long) json_integer_value(json_object_get(repl, "requested_at")),
-                       json_is_true(json_object_get(repl, "confirmed")) ? "confirmed by the group"
-                                                                        : "not confirmed yet");
-        if (json_array_size(json_object_get(heal, "history")) > 0) {
-                printf("\nhistory:\n");
-                json_array_foreach(json_object_get(heal, "history"), i, h)
-                        printf("  %s\n", json_string_value(h));
-        }
+        if (status_text_print_wide(stdout, doc, name) >= 0)
+                return 0;
+        fprintf(stderr, "drover status: no such check: %s (checks:", name);
+        json_array_foreach(json_object_get(doc, "checks"), i, c)
+                fprintf(stderr, " %s", json_string_value(json_object_get(c, "name")));
+        fprintf(stderr, "%s)\n", json_array_size(json_object_get(doc, "checks")) ? "" : " none");
+        return 2;
 }
 
 int verb_status(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "json", no_argument, NULL, 'j' },
+                { "check", no_argument, NULL, 'k' },
+                { "wide", required_argument, NULL, 'w' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        char path[4096];
-        bool json = false;
+        bool json = false, check = wants_check(argc, argv);
+        const char *wide = NULL;
+        int usage_exit = check ? 3 : 2, opt, r;
+        StatusClass k;
         json_t *doc = NULL;
-        int opt, r;
+        char head[640];
 
         while ((opt = getopt_long(argc, argv, "jh", options, NULL)) >= 0)
                 switch (opt) {
                 case 'j':
                         json = true;
                         break;
+                case 'k':
+                        break;
+                case 'w':
+                        wide = optarg;
+                        break;
                 case 'h':
-                        printf("Usage: drover status [--json]\n\n"
-                               "Asks the running daemon for its state. Exit status 3 if none "
-                               "runs.\n");
+                        usage(stdout);
                         return 0;
                 default:
-                        return 2;
+                        usage(stderr);
+                        return usage_exit;
                 }
-        snprintf(path, sizeof(path), "%s/drover.sock", drover_runtime_dir());
-        r = status_query(path, 5000, &doc);
+        if (optind < argc) {
+                fprintf(stderr, "drover status: unexpected argument '%s'\n", argv[optind]);
+                return usage_exit;
+        }
+        if (wide && (check || strlen(wide) >= STATUS_NAME_MAX)) {
+                fprintf(stderr, "drover status: %s\n",
+                        check ? "--wide and --check do not go together" : "check name too long");
+                return usage_exit;
+        }
+        r = query(wide, &doc);
         if (r < 0) {
-                if (r == -EACCES)
-                        fprintf(stderr,
-                                "drover status: %s refused the request: run as root or "
-                                "as a member of status.group\n",
-                                path);
-                else if (r == -EBUSY)
-                        fprintf(stderr,
-                                "drover status: the daemon at %s is busy with other status "
-                                "clients, try again\n",
-                                path);
-                else
-                        fprintf(stderr, "drover status: no daemon answers at %s: %s\n", path,
-                                strerror(-r));
+                if (check)
+                        printf("DROVER UNKNOWN: no daemon answers\n");
                 return 3;
         }
         if (json) {
                 json_dumpf(doc, stdout, JSON_INDENT(2));
                 putchar('\n');
+                k = status_text_headline(doc, time(NULL), head, sizeof(head));
+        } else if (wide)
+                k = print_wide(doc, wide) != 0 ? STATUS_CLASS_UNKNOWN : STATUS_CLASS_OK;
+        else if (check) {
+                k = status_text_headline(doc, time(NULL), head, sizeof(head));
+                printf("DROVER %s\n", head);
         } else
-                print_human(doc);
+                k = status_text_print(stdout, doc, time(NULL), cli_use_colour());
         json_decref(doc);
-        return 0;
+        if (wide && k != STATUS_CLASS_OK)
+                return 2;
+        return check ? (int) k : 0;
 }

@@ -14,9 +14,12 @@ static const struct verb {
         { "run", verb_run,
           "run [-c FILE]                   run the agent (foreground, systemd Type=notify)" },
         { "status", verb_status,
-          "status [--json]                 ask the running agent for its state" },
+          "status [--json] [--check] [--wide NAME]\n"
+          "                                  ask the running agent for its state" },
         { "version", verb_version, "version                         print the version" },
-        { "check", verb_check, "check [-c FILE] [--json] [NAME...] run the checks once" },
+        { "check", verb_check,
+          "check [-c FILE] [--json] [NAME...]\n"
+          "                                  run the checks once" },
         { "config-test", verb_config_test,
           "config-test [-c FILE]           validate the configuration" },
         { "metadata", verb_metadata,
@@ -37,6 +40,15 @@ static int help(FILE *f) {
 }
 
 int verb_version(int argc, char *argv[]) {
+        if (argc > 1 && (streq(argv[1], "--help") || streq(argv[1], "-h")) && argc == 2) {
+                printf("Usage: drover version\n\nPrints drover and its version.\n");
+                return 0;
+        }
+        if (argc > 1) {
+                fprintf(stderr, "drover version: unexpected argument '%s' (it takes none)\n",
+                        argv[1]);
+                return 2;
+        }
         printf("drover %s\n", PACKAGE_VERSION);
         return 0;
 }

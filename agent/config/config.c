@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "config/config-scan.h"
 #include "config/config-schema.h"
 #include "config/config.h"
 #include "base/util.h"
@@ -269,10 +270,16 @@ static void source_parse(Loader *l, Source *src, const char *text) {
         if (config_read_string(&src->cfg, text) != CONFIG_TRUE) {
                 const char *why = strempty(config_error_text(&src->cfg));
                 /* libconfig does not say which: the line it gives is the second one. */
+                ConfigScanResult scan;
+
                 if (streq(why, "duplicate setting name"))
                         why = "duplicate setting name: this key or group is already set above in "
                               "the same file (merge them)";
-                add_error(l, src->file, config_error_line(&src->cfg), "%s", why);
+                /* libconfig 1.5 says only "syntax error": our own scanner says which. */
+                if (streq(why, "syntax error") && config_scan(text, strlen(text), &scan) > 0)
+                        add_error(l, src->file, scan.line, "syntax error: %s", scan.message);
+                else
+                        add_error(l, src->file, config_error_line(&src->cfg), "%s", why);
                 return;
         }
         src->parsed = true;

@@ -34,30 +34,56 @@ static gid_t status_gid(const Config *c) {
         return g->gr_gid;
 }
 
-static int load_config(const char *path, Config **ret) {
+/* Joins s to *acc with "; ", for reload_error; out of memory leaves *acc as it was. */
+static void append_why(char **acc, const char *s) {
+        char *n = NULL;
+
+        /* The status reply carries it: a few problems are the point, not all of them. */
+        if (*acc && strlen(*acc) > 2048)
+                return;
+        if (asprintf(&n, "%s%s%s", strempty(*acc), *acc ? "; " : "", s) < 0)
+                return;
+        free(*acc);
+        *acc = n;
+}
+
+/* ret_why (may be NULL): on failure, every problem as "FILE:LINE: message", joined. */
+static int load_config(const char *path, Config **ret, char **ret_why) {
         ConfigErrors errors = {};
         unsigned flags = geteuid() == 0 ? CONFIG_LOAD_REQUIRE_TRUSTED : 0;
         int r = config_load(path, flags, ret, &errors);
+        char *why = NULL;
 
         for (size_t i = 0; i < errors.n; i++) {
                 _cleanup_free_ char *m = config_error_format(&errors.items[i]);
                 log_error("%s", m ? m : errors.items[i].message);
+                append_why(&why, m ? m : errors.items[i].message);
         }
-        if (r < 0 && errors.n == 0)
+        if (r < 0 && errors.n == 0) {
                 log_error_errno(r, "%s: %m", path);
+                if (asprintf(&why, "%s: %s", path, strerror(-r)) < 0)
+                        why = NULL;
+        }
         config_errors_clear(&errors);
+        if (r < 0 && ret_why)
+                *ret_why = why;
+        else
+                free(why);
         return r;
 }
 
 void manager_update_status(Manager *m) {
         char line[sizeof(m->status_line)];
         size_t n = monitor_n_checks(m->monitor), passing = 0;
+        const char *summary = heal_summary(m->heal);
 
         for (size_t i = 0; i < n; i++)
                 passing += check_state(monitor_check(m->monitor, i)) == CHECK_STATE_PASSING;
-        snprintf(line, sizeof(line), "%zu/%zu checks passing; %s%s%s", passing, n,
-                 heal_summary(m->heal), m->reload_error ? "; reload failed: " : "",
-                 strempty(m->reload_error));
+        if (!summary)
+                summary = m->identity_invalid ? "IMDS identity document invalid: reporting only"
+                                              : "IMDS unreachable: reporting only";
+        snprintf(line, sizeof(line), "%zu/%zu checks passing; %s%s%s", passing, n, summary,
+                 m->reload_error ? "; reload failed: " : "", strempty(m->reload_error));
         if (streq(line, m->status_line))
                 return;
         memcpy(m->status_line, line, sizeof(line));
@@ -350,10 +376,20 @@ static void on_identity(Imds *imds, const ImdsResult *res, void *userdata) {
 
         if (r == 0) {
                 r = imds_parse_identity(res->body, res->len, &m->identity, &field);
+                /* IMDS answered: the document is what is wrong, not the network. */
+                m->identity_invalid = r < 0;
                 if (r < 0)
-                        log_error("IMDS identity document is invalid (%s): reporting only until "
-                                  "it is readable",
-                                  field ? field : "malformed");
+                        snprintf(m->imds_why, sizeof(m->imds_why),
+                                 "the identity document is invalid (%s)",
+                                 field ? field : "malformed");
+                if (r < 0 && m->identity_attempts == 0)
+                        log_error("IMDS answered, but %s: reporting only until it is readable",
+                                  m->imds_why);
+        } else {
+                m->identity_invalid = false;
+                snprintf(m->imds_why, sizeof(m->imds_why), "%s: %s%s%s",
+                         isempty(res->step) ? "identity" : res->step, strerror(-r),
+                         isempty(res->detail) ? "" : ": ", strempty(res->detail));
         }
         if (r == 0) {
                 const char *region =
@@ -383,11 +419,9 @@ static void on_identity(Imds *imds, const ImdsResult *res, void *userdata) {
         m->identity_attempts++;
         delay = backoff_full_jitter_usec(m->identity_attempts, USEC_PER_SEC,
                                          IDENTITY_RETRY_MAX_USEC, 0.5 + random_unit() / 2);
-        if (m->identity_attempts == 1)
-                log_warning("IMDS unreachable (%s: %s%s%s): running degraded, no actions, "
-                            "retrying",
-                            res->step ? res->step : "identity", strerror(-r),
-                            isempty(res->detail) ? "" : ": ", strempty(res->detail));
+        if (m->identity_attempts == 1 && res->error < 0)
+                log_warning("IMDS unreachable (%s): running degraded, no actions, retrying",
+                            m->imds_why);
         m->imds_error = -r;
         send_ready(m);
         /* One timer, ours: a floating source per attempt would pile up during an outage. */
@@ -403,11 +437,12 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
 
         (void) sd_notify(false, "RELOADING=1");
         log_info("reloading %s", m->config_path);
-        r = load_config(m->config_path, &c);
         free(m->reload_error);
         m->reload_error = NULL;
+        r = load_config(m->config_path, &c, &m->reload_error);
         if (r < 0) {
-                m->reload_error = strdup("configuration invalid, still running the previous one");
+                if (!m->reload_error)
+                        m->reload_error = strdup("configuration invalid");
                 log_error("reload failed: keeping the previous configuration");
         } else if ((r = monitor_apply_config(m->monitor, c)) < 0) {
                 m->reload_error = strdup("out of memory applying it");
@@ -442,12 +477,13 @@ static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *
         Manager *m = userdata;
 
         if (m->stopping || !m->metrics || !m->aws) {
-                log_info("stopping on %s", strsignal((int) si->ssi_signo));
+                log_info("stopping on SIG%s", strempty(sigabbrev_np((int) si->ssi_signo)));
                 (void) sd_notify(false, "STOPPING=1");
                 return sd_event_exit(m->event, 0);
         }
         /* A restart must not lose the minute being collected: send it first, briefly. */
-        log_info("stopping on %s, sending buffered metrics first", strsignal((int) si->ssi_signo));
+        log_info("stopping on SIG%s, sending buffered metrics first",
+                 strempty(sigabbrev_np((int) si->ssi_signo)));
         (void) sd_notify(false, "STOPPING=1");
         m->stopping = true;
         if (sd_event_add_time_relative(m->event, NULL, CLOCK_BOOTTIME, STOP_FLUSH_USEC, 0,
@@ -562,7 +598,7 @@ int daemon_run(const char *config_path) {
         m = calloc(1, sizeof(*m));
         if (!m || !(m->config_path = strdup(config_path)))
                 return log_error("out of memory"), 1;
-        if (load_config(config_path, &m->config) < 0)
+        if (load_config(config_path, &m->config, NULL) < 0)
                 return 1;
         if (manager_start(m) < 0)
                 return 1;

@@ -9,21 +9,34 @@
 #include "checks/monitor.h"
 #include "heal/policy.h"
 #include "checks/runner.h"
+#include "daemon/status.h"
 #include "base/util.h"
 
-static json_t *check_json(Manager *m, size_t i, uint64_t now) {
+/* The check's output, cut to what the reply's bound allows for it (status.h). */
+static json_t *output_json(const char *out, bool wide, bool *ret_cut) {
+        size_t len = strlen(out),
+               fit = status_output_fit(out, len, wide ? STATUS_WIDE_OUTPUT_MAX : STATUS_OUTPUT_MAX);
+
+        *ret_cut = fit < len;
+        return json_stringn(out, fit);
+}
+
+static json_t *check_json(Manager *m, size_t i, uint64_t now, const char *wide) {
         const CheckConfig *cc = monitor_check_config(m->monitor, i);
         const Check *c = monitor_check(m->monitor, i);
         CheckCounters k = check_counters(c);
         uint64_t last = check_last_run(c);
+        const char *out = check_last_output(c);
+        bool cut = false;
+        json_t *o = output_json(out, wide && streq(wide, cc->name), &cut);
 
-        return json_pack("{s:s,s:s,s:s,s:b,s:i,s:s,s:s,s:I,s:o,s:i,s:i,s:b}", "name", cc->name,
-                         "role", check_role_to_string(cc->role), "state",
+        return json_pack("{s:s,s:s,s:s,s:b,s:i,s:s,s:o,s:b,s:I,s:I,s:o,s:i,s:i,s:b}", "name",
+                         cc->name, "role", check_role_to_string(cc->role), "state",
                          check_state_to_string(check_state(c)), "soft", check_is_soft(c), "status",
                          (int) check_last_status(c), "status_name",
-                         nagios_status_name(check_last_status(c)), "output", check_last_output(c),
-                         "duration_ms", (json_int_t) (check_last_duration(c) / USEC_PER_MSEC),
-                         "last_run_s_ago",
+                         nagios_status_name(check_last_status(c)), "output", o, "output_truncated",
+                         cut, "output_bytes", (json_int_t) strlen(out), "duration_ms",
+                         (json_int_t) (check_last_duration(c) / USEC_PER_MSEC), "last_run_s_ago",
                          last ? json_real((double) (now - last) / USEC_PER_SEC) : json_null(),
                          "successes", (int) k.successes, "failures", (int) k.failures, "running",
                          monitor_check_running(m->monitor, i));
@@ -31,22 +44,28 @@ static json_t *check_json(Manager *m, size_t i, uint64_t now) {
 
 static json_t *instance_json(Manager *m) {
         if (!m->have_identity)
-                return json_pack("{s:b,s:s}", "known", false, "error",
-                                 m->imds_error ? strerror(m->imds_error) : "not asked yet");
+                return json_pack("{s:b,s:s,s:s}", "known", false, "imds",
+                                 !m->imds_error        ? "not-asked"
+                                 : m->identity_invalid ? "invalid-document"
+                                                       : "unreachable",
+                                 "error",
+                                 m->imds_error
+                                         ? (m->imds_why[0] ? m->imds_why : strerror(m->imds_error))
+                                         : "not asked yet");
         return json_pack("{s:b,s:s,s:s,s:s,s:s,s:s}", "known", true, "instance_id",
                          m->identity.instance_id, "region", m->identity.region, "availability_zone",
                          m->identity.availability_zone, "instance_type", m->identity.instance_type,
                          "image_id", m->identity.image_id);
 }
 
-json_t *manager_render_status(void *userdata) {
+json_t *manager_render_status(const char *wide, void *userdata) {
         Manager *m = userdata;
         uint64_t now = now_usec(CLOCK_BOOTTIME);
         size_t n = monitor_n_checks(m->monitor);
         json_t *checks = json_array(), *doc;
 
         for (size_t i = 0; checks && i < n; i++)
-                json_array_append_new(checks, check_json(m, i, now));
+                json_array_append_new(checks, check_json(m, i, now, wide));
         doc = json_pack(
                 "{s:s,s:i,s:f,s:o,s:{s:s,s:s?},s:o,s:I,s:o}", "version", PACKAGE_VERSION, "pid",
                 (int) getpid(), "uptime_s", (double) (now - m->started_usec) / USEC_PER_SEC,
@@ -56,6 +75,9 @@ json_t *manager_render_status(void *userdata) {
                 "heal", heal_status_json(m->heal));
         if (!doc)
                 return json_pack("{s:s}", "error", "out of memory");
+        json_object_set_new(doc, "schema", json_integer(STATUS_SCHEMA));
+        json_object_set_new(doc, "time",
+                            json_integer((json_int_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC)));
         json_object_set_new(doc, "summary", json_string(m->status_line));
         if (m->lifecycle)
                 json_object_set_new(doc, "lifecycle", lifecycle_status_json(m->lifecycle));

@@ -60,6 +60,8 @@ typedef struct Manager {
         unsigned identity_attempts;
         sd_event_source *identity_timer; /* the retry while IMDS does not answer */
         int imds_error;                  /* errno of the last failed identity fetch, 0 if none */
+        char imds_why[192];              /* that failure in words, for the status */
+        bool identity_invalid;           /* IMDS answered, with a document that does not parse */
 
         bool ready_sent;
         uint64_t started_usec; /* CLOCK_BOOTTIME */
@@ -78,5 +80,5 @@ void manager_statsd_instance(Manager *m, MetricsInstanceMetric which, double val
 /* Sends STATUS= if the one-line summary changed. */
 void manager_update_status(Manager *m);
 
-/* The full state for `drover status --json` (manager-status.c). */
-json_t *manager_render_status(void *userdata);
+/* The full state for `drover status --json` (manager-status.c); wide: see status.h. */
+json_t *manager_render_status(const char *wide, void *userdata);

@@ -9,7 +9,6 @@
 
 /* A status request is one short line; anything bigger is not a client of ours. */
 #define REQUEST_MAX 256
-#define REPLY_MAX (4U * 1024 * 1024)
 #define CLIENTS_MAX 16
 #define CLIENT_TIMEOUT_USEC (2 * USEC_PER_SEC)
 /* How long a client waits for room in a full listen queue, per attempt (two attempts). */
@@ -47,16 +46,48 @@ struct Client {
         size_t reply_len, reply_sent;
 };
 
-int status_parse_request(const char *buf, size_t len, StatusRequest *ret) {
-        size_t n = len;
+int status_parse_request(const char *buf, size_t len, StatusRequest *ret,
+                         char ret_name[static STATUS_NAME_MAX]) {
+        size_t n = len, k = strlen("status");
 
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
                 n--;
-        if (n == strlen("status") && memcmp(buf, "status", n) == 0) {
+        if (n < k || memcmp(buf, "status", k) != 0)
+                return -EBADMSG;
+        if (n == k) {
                 *ret = STATUS_REQUEST_STATUS;
+                ret_name[0] = 0;
                 return 0;
         }
-        return -EBADMSG;
+        if (buf[k] != ' ' || n - k - 1 == 0 || n - k - 1 >= STATUS_NAME_MAX)
+                return -EBADMSG;
+        for (size_t i = k + 1; i < n; i++)
+                if (buf[i] <= ' ' || buf[i] >= 0x7f)
+                        return -EBADMSG;
+        memcpy(ret_name, buf + k + 1, n - k - 1);
+        ret_name[n - k - 1] = 0;
+        *ret = STATUS_REQUEST_STATUS;
+        return 0;
+}
+
+static size_t escaped_size(unsigned char c) {
+        if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+                return 2;
+        return c < 0x20 || c == 0x7f ? 6 : 1; /* \u00XX */
+}
+
+size_t status_output_fit(const char *s, size_t len, size_t escaped_max) {
+        size_t used = 0, fit = 0;
+
+        for (size_t i = 0; i < len; i++) {
+                used += escaped_size((unsigned char) s[i]);
+                if (used > escaped_max)
+                        break;
+                /* Only a byte that ends a character may end the cut. */
+                if (i + 1 == len || ((unsigned char) s[i + 1] & 0xc0) != 0x80)
+                        fit = i + 1;
+        }
+        return fit;
 }
 
 bool status_peer_allowed(uid_t peer_uid, gid_t peer_gid, const gid_t *peer_groups, size_t n_groups,
@@ -109,12 +140,23 @@ static int client_prepare_reply(Client *c, json_t *doc) {
         if (!c->reply)
                 return -ENOMEM;
         c->reply_len = strlen(c->reply);
+        if (c->reply_len > STATUS_REPLY_MAX) {
+                /* The render keeps under the cap by design; should it not, say so
+                 * rather than send what the client would refuse. */
+                size_t n = c->reply_len;
+
+                c->reply = mfree(c->reply);
+                return client_prepare_reply(c, json_pack("{s:i,s:s,s:I}", "schema", STATUS_SCHEMA,
+                                                         "error", "status reply too large", "bytes",
+                                                         (json_int_t) n));
+        }
         return 0;
 }
 
 static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         Client *c = userdata;
         StatusRequest req;
+        char name[STATUS_NAME_MAX];
 
         if (!c->reply) {
                 ssize_t n =
@@ -127,11 +169,12 @@ static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *us
                 if (!memchr(c->request, '\n', c->request_len) &&
                     c->request_len < sizeof(c->request))
                         return 0;
-                if (status_parse_request(c->request, c->request_len, &req) < 0) {
+                if (status_parse_request(c->request, c->request_len, &req, name) < 0) {
                         if (client_prepare_reply(
                                     c, json_pack("{s:s}", "error", "unknown request")) < 0)
                                 goto done;
-                } else if (client_prepare_reply(c, c->server->render(c->server->userdata)) < 0)
+                } else if (client_prepare_reply(c, c->server->render(name[0] ? name : NULL,
+                                                                     c->server->userdata)) < 0)
                         goto done;
                 if (sd_event_source_set_io_events(src, EPOLLOUT) < 0)
                         goto done;
@@ -336,13 +379,14 @@ int status_parse_reply(const char *buf, size_t len, json_t **ret) {
         return 0;
 }
 
-int status_query(const char *path, unsigned timeout_ms, json_t **ret) {
+int status_query(const char *path, const char *wide, unsigned timeout_ms, json_t **ret) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         uint64_t deadline = now_usec(CLOCK_MONOTONIC) + timeout_ms * USEC_PER_MSEC;
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
+        char req[16 + STATUS_NAME_MAX];
         size_t len = 0;
-        int r;
+        int n_req, r;
 
         if (strlen(path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
@@ -353,11 +397,14 @@ int status_query(const char *path, unsigned timeout_ms, json_t **ret) {
         r = connect_bounded(fd, &sa);
         if (r < 0)
                 return r;
+        n_req = snprintf(req, sizeof(req), "status%s%s\n", wide ? " " : "", strempty(wide));
+        if (n_req < 0 || (size_t) n_req >= sizeof(req))
+                return -EINVAL;
         /* A daemon that refuses us may close before our request is written (EPIPE):
          * its reason is waiting to be read all the same. */
-        if (send(fd, "status\n", 7, MSG_NOSIGNAL) != 7 && errno != EPIPE)
+        if (send(fd, req, (size_t) n_req, MSG_NOSIGNAL) != n_req && errno != EPIPE)
                 return negative_errno();
-        if (!(buf = malloc(REPLY_MAX + 1)))
+        if (!(buf = malloc(STATUS_CLIENT_REPLY_MAX + 1)))
                 return -ENOMEM;
         for (;;) {
                 ssize_t n;
@@ -365,7 +412,7 @@ int status_query(const char *path, unsigned timeout_ms, json_t **ret) {
                 r = wait_fd(fd, POLLIN, deadline);
                 if (r < 0)
                         return r;
-                n = read(fd, buf + len, REPLY_MAX - len);
+                n = read(fd, buf + len, STATUS_CLIENT_REPLY_MAX - len);
                 if (n < 0 && (errno == EAGAIN || errno == EINTR))
                         continue;
                 if (n < 0 && errno == ECONNRESET && len == 0)
@@ -375,7 +422,7 @@ int status_query(const char *path, unsigned timeout_ms, json_t **ret) {
                 if (n == 0)
                         break;
                 len += (size_t) n;
-                if (len == REPLY_MAX)
+                if (len == STATUS_CLIENT_REPLY_MAX)
                         return -EFBIG;
         }
         return status_parse_reply(buf, len, ret);

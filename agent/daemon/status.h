@@ -3,8 +3,9 @@
 
 /*
  * The status socket: $RUNTIME_DIRECTORY/drover.sock. A client connects, writes one
- * request line ("status"), and reads one JSON document until EOF. Access is limited
- * by peer credentials: root, the daemon's own uid, or members of a configured group.
+ * request line ("status", or "status NAME" for one check's full output), and reads one
+ * JSON document until EOF. Access is limited by peer credentials: root, the daemon's
+ * own uid, or members of a configured group.
  */
 
 #include <jansson.h>
@@ -14,10 +15,29 @@
 
 #include "base/macro.h"
 
+/*
+ * The reply's bounds, all here so that server and client agree. A check's output is
+ * cut in the reply to STATUS_OUTPUT_MAX bytes once JSON-escaped (a control byte
+ * escapes to six), STATUS_WIDE_OUTPUT_MAX for the one check a "status NAME" asks for;
+ * with CONFIG_CHECKS_MAX (1024) checks that stays under STATUS_REPLY_MAX, which the
+ * server enforces on the whole document, itself well under what the client reads.
+ */
+#define STATUS_OUTPUT_MAX 1024U
+#define STATUS_WIDE_OUTPUT_MAX (512U * 1024)
+#define STATUS_REPLY_MAX (2U * 1024 * 1024)
+#define STATUS_CLIENT_REPLY_MAX (4U * 1024 * 1024)
+#define STATUS_NAME_MAX 128U /* a check name in a request, NUL included */
+
+/* The version of the reply's layout (`schema` in the document, drover(8)). */
+#define STATUS_SCHEMA 1
+
 typedef struct StatusServer StatusServer;
 
-/* Renders the daemon's state; the server takes the reference. */
-typedef json_t *(*status_render_t)(void *userdata);
+/*
+ * Renders the daemon's state; the server takes the reference. wide: the check whose
+ * full output is asked for, or NULL.
+ */
+typedef json_t *(*status_render_t)(const char *wide, void *userdata);
 
 /*
  * Listens on path (an existing socket file is replaced). allowed_gid: (gid_t) -1 for
@@ -29,9 +49,20 @@ StatusServer *status_server_free(StatusServer *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(StatusServer *, status_server_free)
 void status_server_set_allowed_gid(StatusServer *s, gid_t gid);
 
-/* Pure: the request in buf (no NUL needed). 0 with the verb in *ret ("status"), -EBADMSG. */
+/*
+ * Pure: the request in buf (no NUL needed): "status" or "status NAME" (NAME: printable
+ * ASCII without spaces, shorter than STATUS_NAME_MAX). 0 with the verb in *ret and the
+ * name, or "", in ret_name; -EBADMSG.
+ */
 typedef enum StatusRequest { STATUS_REQUEST_STATUS } StatusRequest;
-int status_parse_request(const char *buf, size_t len, StatusRequest *ret);
+int status_parse_request(const char *buf, size_t len, StatusRequest *ret,
+                         char ret_name[static STATUS_NAME_MAX]);
+
+/*
+ * Pure: how many bytes of s (len bytes, valid UTF-8) fit in escaped_max bytes once
+ * escaped as a JSON string, cut only between characters.
+ */
+size_t status_output_fit(const char *s, size_t len, size_t escaped_max);
 
 /* Pure: may a peer with these credentials ask? */
 bool status_peer_allowed(uid_t peer_uid, gid_t peer_gid, const gid_t *peer_groups, size_t n_groups,
@@ -45,8 +76,8 @@ bool status_peer_allowed(uid_t peer_uid, gid_t peer_gid, const gid_t *peer_group
 int status_parse_reply(const char *buf, size_t len, json_t **ret);
 
 /*
- * Client side: asks the daemon at path. Waits a bounded time for room in a full listen
- * queue and tries once more. -ENOENT/-ECONNREFUSED when none runs, and the errors of
- * status_parse_reply().
+ * Client side: asks the daemon at path (wide: a check name, or NULL). Waits a bounded
+ * time for room in a full listen queue and tries once more. -ENOENT/-ECONNREFUSED when
+ * none runs, -EFBIG past STATUS_CLIENT_REPLY_MAX, and the errors of status_parse_reply().
  */
-int status_query(const char *path, unsigned timeout_ms, json_t **ret);
+int status_query(const char *path, const char *wide, unsigned timeout_ms, json_t **ret);

@@ -218,8 +218,19 @@ static void remedy_attempt(Heal *h, Slot *s, const CheckConfig *cc) {
                 r = plugin_spawn(h->ctx->event, &spec, on_exec_done, s, &s->exec);
         }
         if (r < 0) {
-                char what[96];
-                snprintf(what, sizeof(what), "could not start: %s", strerror(-r));
+                char what[256];
+                if (isempty(cc->remediate.restart_unit))
+                        snprintf(what, sizeof(what), "could not run %s: %s", cc->remediate.exec[0],
+                                 strerror(-r));
+                else if (r == -ENOENT || r == -ECONNREFUSED)
+                        /* sd_bus_open_system: no socket to connect to. */
+                        snprintf(what, sizeof(what),
+                                 "could not ask systemd to restart %s: the system D-Bus is not "
+                                 "reachable (%s)",
+                                 cc->remediate.restart_unit, strerror(-r));
+                else
+                        snprintf(what, sizeof(what), "could not ask systemd to restart %s: %s",
+                                 cc->remediate.restart_unit, strerror(-r));
                 remedy_finished(s, false, what);
         }
 }
@@ -579,8 +590,14 @@ static void say(Heal *h, const RequestActions *a, const RequestInput *in) {
                 remember(h, "replacement requested (%s), failing: %s", what, strempty(h->failing));
         }
         if (a->what & REQUEST_DO_SAY_CONFIRMED) {
-                log_notice("the group took the replacement request (%s): %s", what,
-                           h->decision.message);
+                const RequestView *v = in->view;
+                log_notice("replacement confirmed: %s (%s)",
+                           !v || v->membership == POLICY_MEMBERSHIP_STANDALONE
+                                   ? "the group let go of this instance (it is in no group now)"
+                           : v->lifecycle == POLICY_LIFECYCLE_TERMINATING
+                                   ? "the group is terminating this instance"
+                                   : "the group shows this instance Unhealthy",
+                           what);
                 remember(h, "replacement confirmed by the group");
         }
         if (a->what & REQUEST_DO_SAY_ENDED) {
@@ -782,27 +799,28 @@ int heal_instance_healthy(Heal *h) {
         return h->verdict != POLICY_VERDICT_UNHEALTHY;
 }
 
-/* This instance's lifecycle state as the group last said, or IMDS's target state when the
- * group was never asked. */
-static const char *lifecycle_shown(Heal *h) {
-        if (!isempty(h->lifecycle))
-                return h->lifecycle;
-        return target_state(h) ?: "in the group";
+/* For the summary: where the instance stands, never "standalone" after a replacement.
+ * In the group: its lifecycle state as the group last said, or IMDS's target state when
+ * the group was never asked. */
+static const char *membership_words(Heal *h) {
+        if (h->membership == POLICY_MEMBERSHIP_IN_GROUP)
+                return !isempty(h->lifecycle) ? h->lifecycle : target_state(h) ?: "in the group";
+        if (h->membership == POLICY_MEMBERSHIP_STANDALONE)
+                return h->req.requested && h->req.confirmed ? "no longer in the group (replaced)"
+                                                            : "standalone";
+        return h->req.look_failures > 0 ? "group unknown (no answer)" : "group not asked yet";
 }
 
 const char *heal_summary(Heal *h) {
         uint64_t grace = policy_grace_left_usec(&cfg(h)->policy, now_usec(CLOCK_BOOTTIME));
         char g[48] = "";
 
-        if (!h->have_identity)
-                return "IMDS unreachable: reporting only";
+        if (!h->have_identity) /* the daemon says why, it asked */
+                return NULL;
         if (grace > 0)
                 snprintf(g, sizeof(g), "; grace %" PRIu64 " s left",
                          (uint64_t) (grace / USEC_PER_SEC));
-        snprintf(h->summary, sizeof(h->summary), "%s; %s%s",
-                 h->membership == POLICY_MEMBERSHIP_IN_GROUP     ? lifecycle_shown(h)
-                 : h->membership == POLICY_MEMBERSHIP_STANDALONE ? "standalone"
-                                                                 : "group unknown",
+        snprintf(h->summary, sizeof(h->summary), "%s; %s%s", membership_words(h),
                  h->decision.action == POLICY_ACTION_NONE || !h->decision.message[0]
                          ? policy_verdict_to_string(h->verdict)
                          : h->decision.message,

@@ -54,7 +54,8 @@ void heal_config_changed(Heal *h);
 /* Check i of the monitor has a new result. */
 void heal_check_result(Heal *h, size_t i, const PluginResult *result, bool changed);
 
-/* "InService; grace 120 s left", for STATUS=. Valid until the next heal call. */
+/* "InService; grace 120 s left", for STATUS=. Valid until the next heal call. NULL
+ * before the identity is known. */
 const char *heal_summary(Heal *h);
 /* verdict, decision, brakes, group view, remediation and replacement history. */
 json_t *heal_status_json(Heal *h);

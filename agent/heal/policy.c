@@ -562,8 +562,7 @@ static void decide(const PolicyConfig *cfg, const PolicyReplaceInput *in, uint64
                         /* The group took the instance out: that is the request taking effect. */
                         d->confirmed = true;
                         decision(d, POLICY_ACTION_NONE, POLICY_REASON_ALREADY_REQUESTED,
-                                 "the group let go of this instance after the replacement "
-                                 "request");
+                                 "the group let go of this instance (it is in no group now)");
                         return;
                 }
                 decide_standalone(cfg, d);

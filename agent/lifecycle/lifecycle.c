@@ -557,14 +557,25 @@ static void observed(Lifecycle *l) {
 static int notice_result(Lifecycle *l, int which, const ImdsResult *res, int parsed) {
         int r = res->error < 0 ? res->error : parsed;
 
+        char why[160];
+
         l->imds[which] = NULL;
+        /* "Protocol error" said nothing: name the HTTP status and the step it came from. */
+        if (r == -EBADMSG)
+                snprintf(why, sizeof(why), "malformed answer");
+        else if (r == -EPROTO && res->status > 0)
+                snprintf(why, sizeof(why), "unexpected HTTP %ld to the %s", res->status,
+                         isempty(res->step) ? "request" : res->step);
+        else
+                snprintf(why, sizeof(why), "%s%s%s", strerror(-r),
+                         isempty(res->step) ? "" : " in the ", strempty(res->step));
         if (r < 0 && r != -ENOENT && r != l->notice_error[which])
                 log_warning("IMDS %s: %s; keeping the last answer",
                             which == N_TARGET      ? "target lifecycle state"
                             : which == N_SPOT      ? "spot instance-action"
                             : which == N_REBALANCE ? "rebalance recommendation"
                                                    : "scheduled events",
-                            r == -EBADMSG ? "malformed answer" : strerror(-r));
+                            why);
         l->notice_error[which] = r == -ENOENT ? 0 : r;
         return r;
 }

@@ -10,10 +10,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         StatusRequest req;
+        char name[STATUS_NAME_MAX];
         json_t *doc = NULL;
         int r;
 
-        (void) status_parse_request((const char *) data, size, &req);
+        (void) status_parse_request((const char *) data, size, &req, name);
         r = status_parse_reply((const char *) data, size, &doc);
         if ((r == 0) != (doc != NULL) || (doc && !json_is_object(doc)))
                 __builtin_trap();

@@ -131,7 +131,7 @@ def test_named_checks_and_unknown_name(run_drover, tmp_path):
     assert [c["name"] for c in doc["checks"]] == ["a"] and doc["worst"] == 0
     p = run_drover("check", "-c", conf, "a", "nope")
     assert p.returncode == 3
-    assert "no such check: nope" in p.stderr
+    assert "no such check: nope (checks: a b)" in p.stderr
     assert p.stdout == ""
 
 
@@ -144,8 +144,11 @@ def test_table_output(run_drover, tmp_path):
     assert p.returncode == 1
     lines = p.stdout.splitlines()
     assert lines[0].split() == ["NAME", "STATE", "DURATION", "OUTPUT"]
-    assert lines[1].split()[:2] == ["web", "WARNING"] and lines[1].endswith("WARNING: slow")
-    assert lines[2].split()[:2] == ["db", "OK"] and lines[2].endswith("OK: fine")
+    # Rows come as the checks finish, so in either order.
+    rows = {x.split()[0]: x for x in lines[1:]}
+    assert len(lines) == 3 and "\033[" not in p.stdout  # not a terminal: no colour
+    assert rows["web"].split()[:2] == ["web", "WARNING"] and rows["web"].endswith("WARNING: slow")
+    assert rows["db"].split()[:2] == ["db", "OK"] and rows["db"].endswith("OK: fine")
 
 
 def test_real_plugins_disk_and_procs(run_drover, tmp_path):
@@ -415,3 +418,50 @@ def test_no_checks(run_drover, tmp_path):
     p = run_drover("check", "-c", str(path), "--json")
     assert p.returncode == 0
     assert json.loads(p.stdout) == {"checks": [], "worst": 0}
+
+
+def test_rows_as_they_finish(drover_bin, tmp_path):
+    """The slowest check must not hide the others: the fast row is out while it runs."""
+    conf = write_config(tmp_path, [("slow", ["/bin/sh", "-c", "sleep 4; echo slow done"], ""),
+                                   ("fast", ["/bin/sh", "-c", "echo fast done"], "")],
+                        plugins="user = \"\"; group = \"\";")
+    p = subprocess.Popen([drover_bin, "check", "-c", conf], stdout=subprocess.PIPE, text=True)
+    started = time.monotonic()
+    header = p.stdout.readline()
+    first = p.stdout.readline()
+    took = time.monotonic() - started
+    rest = p.stdout.read()
+    p.wait(timeout=20)
+    assert header.split() == ["NAME", "STATE", "DURATION", "OUTPUT"]
+    assert first.split()[:2] == ["fast", "OK"] and took < 3, (first, took)
+    assert rest.split()[:2] == ["slow", "OK"]
+
+
+def run_on_a_terminal(argv, env):
+    """Runs argv with stdout on a pseudo-terminal; returns what it wrote there."""
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stdout=slave, stderr=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    p.wait(timeout=20)
+    os.close(master)
+    return out.decode()
+
+
+def test_colour_on_a_terminal_only_and_no_color(drover_bin, tmp_path):
+    conf = write_config(tmp_path, [("bad", ["/bin/sh", "-c", "echo broken; exit 2"], "")],
+                        plugins="user = \"\"; group = \"\";")
+    env = {"PATH": "/usr/bin:/bin", "TERM": "xterm"}
+    assert "\033[31mCRITICAL" in run_on_a_terminal([drover_bin, "check", "-c", conf], env)
+    for extra in ({"NO_COLOR": "1"}, {"TERM": "dumb"}):
+        out = run_on_a_terminal([drover_bin, "check", "-c", conf], dict(env, **extra))
+        assert "CRITICAL" in out and "\033[" not in out, extra

@@ -418,6 +418,12 @@ def test_reload_with_broken_config_keeps_the_old_one(daemon):
     d.wait_for(lambda: d.status()["config"]["reload_error"], 5, "reload error shown")
     assert any("reload failed" in s for s in d.notify.seen("STATUS="))
     assert re.search(r"drover\.conf:\d+: .*no_such_key", d.log()), d.log()
+    # The status names the cause as the log does, FILE:LINE and all.
+    why = d.status()["config"]["reload_error"]
+    assert re.fullmatch(r".*/drover\.conf:\d+: .*no_such_key.*", why), why
+    p = subprocess.run([d.bin, "status"], capture_output=True, text=True, env=d.env())
+    assert re.search(r"^config +.*reload FAILED.*drover\.conf:\d+: .*no_such_key", p.stdout,
+                     re.M), p.stdout
     time.sleep(1.5)
     after = {c["name"]: c for c in d.status()["checks"]}
     assert after["web"]["state"] == "passing" and after["api"]["state"] == "failed"

@@ -73,7 +73,7 @@ def test_install_creates_user_dirs_and_enables_the_service(container, deb):
     assert c.sh("systemctl is-enabled drover.service").stdout.strip() == "enabled"
     assert "/etc/drover/drover.conf" in c.sh("dpkg-query -W -f='${Conffiles}' drover").stdout
     r = c.sh("drover config-test")
-    assert "configuration OK" in r.stderr
+    assert "configuration OK" in r.stdout
     for d in ("launch", "terminate", "spot-interruption", "rebalance", "scheduled-event",
               "unhealthy"):
         c.sh(f"test -d /etc/drover/hooks.d/{d}")

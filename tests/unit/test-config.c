@@ -75,8 +75,16 @@ static void test_broken(void **state) {
                 const char *text;
                 const char *want[MAX_WANT];
         } cases[] = {
-                { "imds: { retries = ; };", { "t.conf:1: syntax error" } },
-                { "imds: {\n retries = 3;\n token_ttl = ; };", { "t.conf:3: syntax error" } },
+                { "imds: { retries = ; };",
+                  { "t.conf:1: syntax error: retries has no value before ';'" } },
+                { "imds: {\n retries = 3;\n token_ttl = ; };",
+                  { "t.conf:3: syntax error: token_ttl has no value before ';'" } },
+                /* The pre-scanner's hints, FILE:LINE and all (test-config-scan.c has more). */
+                { "checks = [\n { name = \"web\"; command = [ \"/bin/true\" ]; }\n];",
+                  { "t.conf:2: syntax error: checks is a list ( ), not an array [ ]: an array "
+                    "holds only strings, numbers or booleans" } },
+                { "policy: {\n  grace_period = 10;\n\nmetrics: { enabled = true; };\n",
+                  { "t.conf:1: syntax error: the '{' of policy opened here is never closed" } },
                 { "policy: { dry_run = true; };\npolicy: { jitter = 1; };",
                   { "t.conf:2: duplicate setting name: this key or group is already set above in "
                     "the same file (merge them)" } },
@@ -725,7 +733,7 @@ static void test_dropin_conflicts(void **state) {
         const char *want[] = {
                 "%s/conf.d/a.conf:3: policy.dry_run already set at %s/drover.conf:2",
                 "%s/conf.d/a.conf:4: check 'm' is already defined at %s/drover.conf:3",
-                "%s/conf.d/b.conf:2: syntax error",
+                "%s/conf.d/b.conf:2: syntax error: retries has no value before '}'",
                 "%s/conf.d/dir.conf: not a regular file",
                 NULL,
         };

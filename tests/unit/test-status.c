@@ -15,20 +15,73 @@ static void test_parse_request(void **state) {
         static const struct {
                 const char *in;
                 int want;
+                const char *name;
         } cases[] = {
-                { "status\n", 0 },        { "status", 0 },
-                { "status\r\n", 0 },      { "", -EBADMSG },
-                { "\n", -EBADMSG },       { "statusx\n", -EBADMSG },
-                { "stat", -EBADMSG },     { "status\nstatus\n", -EBADMSG },
+                { "status\n", 0, "" },
+                { "status", 0, "" },
+                { "status\r\n", 0, "" },
+                { "", -EBADMSG },
+                { "\n", -EBADMSG },
+                { "statusx\n", -EBADMSG },
+                { "stat", -EBADMSG },
+                { "status\nstatus\n", -EBADMSG },
                 { "STATUS\n", -EBADMSG },
+                { "status web\n", 0, "web" },
+                { "status web-1.api_x\n", 0, "web-1.api_x" },
+                { "status \n", -EBADMSG },
+                { "status  web\n", -EBADMSG },
+                { "status web x\n", -EBADMSG },
+                { "status w\teb\n", -EBADMSG },
+                { "status w\xc3\xa9"
+                  "b\n",
+                  -EBADMSG },
+                { "status "
+                  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+                  -EBADMSG }, /* 128 bytes: one too many */
         };
         StatusRequest req;
+        char name[STATUS_NAME_MAX];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                assert_int_equal(status_parse_request(cases[i].in, strlen(cases[i].in), &req, name),
+                                 cases[i].want);
+                if (cases[i].want == 0)
+                        assert_string_equal(name, cases[i].name);
+        }
+        /* Embedded NUL must not be read as the end of the request. */
+        assert_int_equal(status_parse_request("status\0x", 8, &req, name), -EBADMSG);
+        assert_int_equal(status_parse_request("status w\0b", 10, &req, name), -EBADMSG);
+}
+
+static void test_output_fit(void **state) {
+        static const struct {
+                const char *in;
+                size_t max, want;
+        } cases[] = {
+                { "", 10, 0 },
+                { "hello", 10, 5 },
+                { "hello", 3, 3 },
+                { "a\"b", 3, 2 }, /* the quote escapes to two */
+                { "a\"b", 4, 3 },
+                { "\x01\x02", 6, 1 }, /* \u0001 */
+                { "\x01\x02", 11, 1 },
+                { "\x01\x02", 12, 2 },
+                { "\x7f", 5, 0 },
+                { "x\xc3\xa9"
+                  "y",
+                  2, 1 }, /* never half of the e-acute */
+                { "x\xc3\xa9"
+                  "y",
+                  3, 3 },
+                { "\xe2\x82\xac\xe2\x82\xac", 5, 3 },
+                { "\xf0\x9f\x98\x80", 3, 0 },
+                { "\xf0\x9f\x98\x80", 4, 4 },
+        };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
-                assert_int_equal(status_parse_request(cases[i].in, strlen(cases[i].in), &req),
+                assert_int_equal(status_output_fit(cases[i].in, strlen(cases[i].in), cases[i].max),
                                  cases[i].want);
-        /* Embedded NUL must not be read as the end of the request. */
-        assert_int_equal(status_parse_request("status\0x", 8, &req), -EBADMSG);
 }
 
 static void test_peer_allowed(void **state) {
@@ -42,8 +95,21 @@ static void test_peer_allowed(void **state) {
         assert_false(status_peer_allowed(1000, 1000, groups, 2, 0, 27));
 }
 
-static json_t *render(void *userdata) {
-        return json_pack("{s:s,s:i}", "hello", "world", "n", *(int *) userdata);
+static json_t *render(const char *wide, void *userdata) {
+        json_t *o = json_pack("{s:s,s:i}", "hello", "world", "n", *(int *) userdata);
+
+        if (wide)
+                json_object_set_new(o, "wide", json_string(wide));
+
+        /* "status huge": a render past the cap is refused with a plain error. */
+        if (wide && streq(wide, "huge")) {
+                char *big = malloc(STATUS_REPLY_MAX + 1);
+                memset(big, 'x', STATUS_REPLY_MAX);
+                big[STATUS_REPLY_MAX] = 0;
+                json_object_set_new(o, "big", json_string(big));
+                free(big);
+        }
+        return o;
 }
 
 static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
@@ -101,11 +167,19 @@ static void test_round_trip(void **state) {
         pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
-                json_t *doc = NULL;
-                int r = status_query(path, 2000, &doc);
+                json_t *doc = NULL, *w = NULL, *h = NULL;
+                int r = status_query(path, NULL, 2000, &doc);
                 if (r < 0 || !json_is_string(json_object_get(doc, "hello")) ||
-                    json_integer_value(json_object_get(doc, "n")) != 42)
+                    json_integer_value(json_object_get(doc, "n")) != 42 ||
+                    json_object_get(doc, "wide"))
                         _exit(1);
+                if (status_query(path, "web", 2000, &w) < 0 ||
+                    !streq(json_string_value(json_object_get(w, "wide")), "web"))
+                        _exit(2);
+                if (status_query(path, "huge", 2000, &h) < 0 ||
+                    !streq(json_string_value(json_object_get(h, "error")),
+                           "status reply too large"))
+                        _exit(3);
                 _exit(0);
         }
         assert_int_equal(sd_event_add_child(e, NULL, pid, WEXITED, on_child, &child_status), 0);
@@ -115,16 +189,15 @@ static void test_round_trip(void **state) {
         sd_event_unref(e);
         /* With the server gone, a client is told plainly that nobody is there. */
         json_t *doc = NULL;
-        int r = status_query(path, 500, &doc);
+        int r = status_query(path, NULL, 500, &doc);
         assert_true(r == -ENOENT || r == -ECONNREFUSED);
         rmdir(dir);
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse_request),
-                cmocka_unit_test(test_peer_allowed),
-                cmocka_unit_test(test_parse_reply),
+                cmocka_unit_test(test_parse_request), cmocka_unit_test(test_output_fit),
+                cmocka_unit_test(test_peer_allowed),  cmocka_unit_test(test_parse_reply),
                 cmocka_unit_test(test_round_trip),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
