@@ -40,6 +40,8 @@ typedef enum KeyCheck {
         KC_HOOK_NAME,     /* "" or an Auto Scaling lifecycle hook name */
         KC_UNIT,          /* "" or a systemd unit name */
         KC_ARGV,          /* argv[0] an absolute path */
+        KC_LISTEN,        /* "ADDR:PORT" or "[V6]:PORT", numeric */
+        KC_CIDR,          /* "NET/BITS" or one address */
 } KeyCheck;
 
 typedef struct EnumName {

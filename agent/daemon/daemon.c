@@ -57,6 +57,7 @@ void manager_update_status(Manager *m) {
         snprintf(line, sizeof(line), "%zu/%zu checks passing; %s%s%s", passing, n,
                  heal_summary(m->heal), m->reload_error ? "; reload failed: " : "",
                  strempty(m->reload_error));
+        manager_http_check_group(m);
         if (streq(line, m->status_line))
                 return;
         memcpy(m->status_line, line, sizeof(line));
@@ -112,6 +113,8 @@ static uint64_t now_ms(void) {
 void manager_metric(Manager *m, MetricsInstanceMetric which, double value) {
         MetricsIdentity id = metrics_identity(m);
 
+        if ((unsigned) which < _METRICS_INSTANCE_METRIC_MAX && which != METRICS_INSTANCE_HEALTHY)
+                m->totals[which] += value; /* the counters, for status and /metrics */
         if (m->metrics && m->have_identity && heal_membership_known(m->heal))
                 (void) metrics_record_instance(m->metrics, &id, which, value, now_ms());
 }
@@ -333,6 +336,7 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                         log_notice("aws{} changed: it takes effect when drover restarts");
                 runner_set_concurrency(m->runner, c->plugins.concurrency);
                 status_server_set_allowed_gid(m->status, status_gid(c));
+                manager_http_reload(m, c);
                 config_free(m->config);
                 m->config = TAKE_PTR(c);
                 heal_config_changed(m->heal);
@@ -375,6 +379,7 @@ static void manager_free(Manager *m) {
                 return;
         lifecycle_free(m->lifecycle); /* before heal: it keeps its record in heal's State */
         heal_free(m->heal);
+        manager_http_stop(m); /* before aws: it may have a call out */
         aws_call_cancel(m->metrics_call);
         sd_event_source_disable_unref(m->metrics_timer);
         metrics_free(m->metrics);
@@ -423,6 +428,9 @@ static int manager_start(Manager *m) {
         r = monitor_apply_config(m->monitor, m->config);
         if (r < 0)
                 return log_error_errno(r, "cannot schedule checks: %m");
+        r = manager_http_start(m);
+        if (r < 0)
+                return r;
         r = start_metrics(m);
         if (r < 0)
                 return log_error_errno(r, "cannot set up metrics: %m");
