@@ -80,8 +80,9 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata) {
                         (void) shutdown(c->fd, SHUT_RDWR);
                         c->shut = true;
                 }
+        /* Idle (no connection): no wakeups; the next accept arms it again. */
         (void) sd_event_source_set_time_relative(s, USEC_PER_SEC);
-        (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
+        (void) sd_event_source_set_enabled(s, h->conns ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
         return 0;
 }
 
@@ -104,6 +105,10 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
                 h->conns = c;
                 h->n_conns++;
                 *socket_context = c;
+                if (sd_event_source_get_enabled(h->sweep, NULL) == 0) {
+                        (void) sd_event_source_set_time_relative(h->sweep, USEC_PER_SEC);
+                        (void) sd_event_source_set_enabled(h->sweep, SD_EVENT_ONESHOT);
+                }
         } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && c) {
                 if (c->prev)
                         c->prev->next = c->next;
@@ -279,6 +284,8 @@ int httpd_new(sd_event *e, char *const *listen, const NetPrefix *allow, size_t n
         if (r >= 0)
                 r = sd_event_add_time_relative(e, &h->sweep, CLOCK_MONOTONIC, USEC_PER_SEC,
                                                USEC_PER_SEC / 10, on_sweep, h);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(h->sweep, SD_EVENT_OFF);
         if (r < 0) {
                 httpd_free(h);
                 return r;
