@@ -13,6 +13,18 @@ static const char *str(json_t *o, const char *key) {
         return s ? s : "-";
 }
 
+/* The health endpoint's answer, and the ELB warning where it applies. */
+static void print_http(json_t *http) {
+        json_t *warning = json_object_get(http, "elb_warning");
+
+        if (!json_is_true(json_object_get(http, "enabled")))
+                return;
+        printf("http:     /health %s: %s\n",
+               json_is_true(json_object_get(http, "serving")) ? "200" : "503", str(http, "reason"));
+        if (json_is_string(warning))
+                printf("warning:  %s\n", json_string_value(warning));
+}
+
 static void print_human(json_t *doc) {
         json_t *inst = json_object_get(doc, "instance"), *heal = json_object_get(doc, "heal");
         json_t *group = json_object_get(heal, "group"), *checks = json_object_get(doc, "checks");
@@ -42,6 +54,7 @@ static void print_human(json_t *doc) {
                 printf("group:    %s%s%s\n", str(group, "membership"),
                        json_object_get(group, "error") ? ": " : "",
                        json_object_get(group, "error") ? str(group, "error") : "");
+        print_http(json_object_get(doc, "http"));
         if (json_object_get(json_object_get(doc, "config"), "reload_error") &&
             !json_is_null(json_object_get(json_object_get(doc, "config"), "reload_error")))
                 printf("reload:   failed: %s\n",

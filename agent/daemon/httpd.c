@@ -226,7 +226,7 @@ static int listener_start(Httpd *h, Listener *l, const char *entry, unsigned lim
                 MHD_USE_EPOLL, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET, fd,
                 MHD_OPTION_CONNECTION_LIMIT, (unsigned) limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                 (unsigned) MIN(limit, HTTPD_PER_SOURCE), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                (size_t) (2 * HTTPD_REQUEST_MAX), MHD_OPTION_CONNECTION_TIMEOUT,
+                (size_t) HTTPD_REQUEST_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
                 (unsigned) HTTPD_IDLE_TIMEOUT_SEC, MHD_OPTION_LISTEN_BACKLOG_SIZE,
                 (unsigned) LISTEN_BACKLOG, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);

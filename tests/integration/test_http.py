@@ -108,11 +108,14 @@ def test_methods_paths_and_head(daemon):
     for method in ("POST", "PUT", "DELETE", "OPTIONS"):
         status, headers, _ = get(port, "/health", method=method)
         assert status == 405 and headers["allow"] == "GET, HEAD"
-    # A request larger than the cap is refused, and the daemon carries on.
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 65536 + b"\r\n\r\n")
-        reply = s.recv(4096)
-    assert not reply.startswith(b"HTTP/1.1 200")
+    # A request over the 8 KiB cap is refused, one well under it answered.
+    def big(n):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * n + b"\r\n\r\n")
+            return s.recv(4096)
+    assert big(2000).startswith(b"HTTP/1.1 200")
+    for n in (9000, 65536):
+        assert not big(n).startswith(b"HTTP/1.1 200")
     assert get(port, "/health")[0] == 200
     # Nothing a client sends changes state: the checks ran as often as before.
     assert d.status()["http"]["serving"] is True
@@ -317,6 +320,10 @@ def test_elb_health_check_type_is_said_once(daemon):
     d.wait_for(lambda: d.status()["http"]["elb_warning"], 15, "the ELB warning")
     assert "without drover's grace period, fleet guard or brakes" in \
         d.status()["http"]["elb_warning"]
+    text = subprocess.run([d.bin, "status"], capture_output=True, text=True, timeout=10,
+                          env=d.env()).stdout
+    assert "http:     /health 200: OK\n" in text
+    assert "warning:  the group's HealthCheckType includes ELB" in text
     time.sleep(2)
     assert d.log().count("HealthCheckType includes ELB") == 1
     assert len([c for c in d.sim.calls("DescribeAutoScalingGroups")
