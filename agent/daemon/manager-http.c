@@ -28,8 +28,12 @@ static const char elb_text[] =
 
 static void verdict(Manager *m, HealthVerdict *ret) {
         size_t n = monitor_n_checks(m->monitor);
-        HealthCheckInput in[n ?: 1];
+        _cleanup_free_ HealthCheckInput *in = calloc(n ?: 1, sizeof(*in));
 
+        if (!in) { /* cannot tell: not a reason to take traffic */
+                *ret = (HealthVerdict){ .reason = "out of memory" };
+                return;
+        }
         for (size_t i = 0; i < n; i++) {
                 CheckState s = check_state(monitor_check(m->monitor, i));
                 in[i] = (HealthCheckInput){
