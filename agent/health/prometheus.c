@@ -16,37 +16,40 @@ typedef struct Out {
         char common[1024]; /* group="..",instance_id=".." */
 } Out;
 
+/* value * mul / div: a division for the sub-units, so 9 ms is exactly 9 / 1000 s, the
+ * value a reader computes from the status document's milliseconds. */
 static const struct {
         const char *uom;
-        double factor;
+        double mul, div;
         const char *label;
 } units[] = {
-        { "s", 1, "seconds" },
-        { "ms", 1e-3, "seconds" },
-        { "us", 1e-6, "seconds" },
-        { "%", 1, "percent" },
-        { "B", 1, "bytes" },
-        { "KB", 1024.0, "bytes" },
-        { "MB", 1048576.0, "bytes" },
-        { "GB", 1073741824.0, "bytes" },
-        { "TB", 1099511627776.0, "bytes" },
-        { "c", 1, "counter" },
-        { "", 1, "" },
+        { "s", 1, 1, "seconds" },
+        { "ms", 1, 1e3, "seconds" },
+        { "us", 1, 1e6, "seconds" },
+        { "%", 1, 1, "percent" },
+        { "B", 1, 1, "bytes" },
+        { "KB", 1024.0, 1, "bytes" },
+        { "MB", 1048576.0, 1, "bytes" },
+        { "GB", 1073741824.0, 1, "bytes" },
+        { "TB", 1099511627776.0, 1, "bytes" },
+        { "c", 1, 1, "counter" },
+        { "", 1, 1, "" },
 };
 
-double prometheus_base_unit(const char *uom, char *label, size_t size) {
+double prometheus_base_value(const char *uom, double value, char *label, size_t size) {
         const char *u = strempty(uom);
-        bool bytes = strlen(u) <= 2 && u[0] && (u[strlen(u) - 1] == 'b' || u[strlen(u) - 1] == 'B');
+        size_t n = strlen(u);
+        bool bytes = n >= 1 && n <= 2 && (u[n - 1] == 'b' || u[n - 1] == 'B');
 
         for (size_t i = 0; i < ELEMENTSOF(units); i++)
                 /* Byte units in any case ("kB", "Kb" seen in the wild); the others exact. */
                 if (bytes ? strcasecmp(units[i].uom, u) == 0 : streq(units[i].uom, u)) {
                         snprintf(label, size, "%s", units[i].label);
-                        return units[i].factor;
+                        return value * units[i].mul / units[i].div;
                 }
         if (metric_name_sanitize(u, label, size) < 0)
                 snprintf(label, size, "unknown");
-        return 1;
+        return value;
 }
 
 /* Length of the valid UTF-8 sequence at p (1..4), 0 if it is not one. */
@@ -89,6 +92,19 @@ static void put_label(FILE *f, const char *name, const char *value) {
         fputc('"', f);
 }
 
+/* The shortest of %.15g..%.17g that reads back as the same double: 0.009, not
+ * 0.0089999999999999993. */
+static void put_number(FILE *f, double v) {
+        char buf[40];
+
+        for (int digits = 15; digits <= 17; digits++) {
+                snprintf(buf, sizeof(buf), "%.*g", digits, v);
+                if (strtod(buf, NULL) == v)
+                        break;
+        }
+        fputs(buf, f);
+}
+
 static void family(Out *o, const char *name, const char *type, const char *help) {
         fprintf(o->f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -98,7 +114,9 @@ static void sample(Out *o, const char *name, const char *const *labels, double v
         fprintf(o->f, "%s{%s", name, o->common);
         for (size_t i = 0; labels && labels[i]; i += 2)
                 put_label(o->f, labels[i], labels[i + 1]);
-        fprintf(o->f, "} %.17g\n", v);
+        fputs("} ", o->f);
+        put_number(o->f, v);
+        fputc('\n', o->f);
 }
 
 static const char *str_of(const json_t *o, const char *key) {
@@ -116,7 +134,7 @@ static void bool_family(Out *o, const json_t *http, const char *key, const char 
 }
 
 static void checks_number(Out *o, const json_t *checks, const char *name, const char *type,
-                          const char *help, const char *key, double scale) {
+                          const char *help, const char *key, double divisor) {
         size_t i;
         json_t *c;
         bool first = true;
@@ -126,7 +144,7 @@ static void checks_number(Out *o, const json_t *checks, const char *name, const 
                 const char *labels[] = { "check", str_of(c, "name"), "role", str_of(c, "role"),
                                          NULL };
                 double d = json_is_string(v) ? streq(json_string_value(v), "passing")
-                                             : json_number_value(v) * scale;
+                                             : json_number_value(v) / divisor;
                 if (!v || json_is_null(v) || !labels[1])
                         continue;
                 if (first)
@@ -169,8 +187,8 @@ static bool perfdata_seen(const json_t *pd, size_t k, const char *label, const c
                 char a[64], b[64];
                 if (!streq(strempty(str_of(e, "label")), label))
                         continue;
-                (void) prometheus_base_unit(str_of(e, "uom"), a, sizeof(a));
-                (void) prometheus_base_unit(uom, b, sizeof(b));
+                (void) prometheus_base_value(str_of(e, "uom"), 0, a, sizeof(a));
+                (void) prometheus_base_value(uom, 0, b, sizeof(b));
                 if (streq(a, b))
                         return true;
         }
@@ -188,7 +206,8 @@ static void perfdata(Out *o, const json_t *checks) {
                         const char *label = str_of(e, "label"), *uom = str_of(e, "uom");
                         json_t *v = json_object_get(e, "value");
                         char unit[64];
-                        double f = prometheus_base_unit(uom, unit, sizeof(unit));
+                        double base = prometheus_base_value(uom, json_number_value(v), unit,
+                                                            sizeof(unit));
                         const char *labels[] = {
                                 "check", str_of(c, "name"), "label", label, "uom", unit, NULL
                         };
@@ -200,7 +219,7 @@ static void perfdata(Out *o, const json_t *checks) {
                                 family(o, "drover_perfdata", "gauge",
                                        "Last perfdata value of each check, in base units.");
                         first = false;
-                        sample(o, "drover_perfdata", labels, json_number_value(v) * f);
+                        sample(o, "drover_perfdata", labels, base);
                 }
         }
 }
@@ -256,7 +275,7 @@ static void render(Out *o, const json_t *status) {
         checks_number(o, checks, "drover_check_passing", "gauge",
                       "1 when the check's hard state is passing (after rise/fall).", "state", 1);
         checks_number(o, checks, "drover_check_duration_seconds", "gauge",
-                      "How long the last run of each check took.", "duration_ms", 1e-3);
+                      "How long the last run of each check took.", "duration_ms", 1000);
         check_results(o, checks);
         perfdata(o, checks);
         counter(o, counters, "remediation_attempted", "drover_remediations_attempted_total",

@@ -31,9 +31,10 @@
 
 #define PROMETHEUS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
-/* Nagios UOM -> (factor to the base unit, the uom label). Unknown UOMs keep their value
- * and get a sanitised name as the label ("req/s" -> "req_s"). */
-double prometheus_base_unit(const char *uom, char *label, size_t size);
+/* A perfdata value in its Nagios UOM -> the value in the base unit, and the uom label
+ * into label ("ms" -> "seconds"). Unknown UOMs keep their value and get a sanitised name
+ * as the label ("req/s" -> "req_s"). */
+double prometheus_base_value(const char *uom, double value, char *label, size_t size);
 
 /* Renders status (manager_render_status()'s document) into a malloc'd text. Missing
  * members are skipped, never an error. Returns 0 or -ENOMEM. */

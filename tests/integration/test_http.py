@@ -169,7 +169,7 @@ def test_metrics_pass_promtool_and_match_status(daemon):
     with open(plugin, "w") as f:
         f.write(PERF_PLUGIN)
     os.chmod(plugin, 0o755)
-    perf = {"name": "perf", "command": [plugin, daemon.marker], "interval": 8}
+    perf = {"name": "perf", "command": [plugin, daemon.marker], "interval": 8, "rise": 1}
     d = start(daemon, [perf, daemon.flag_check("db", role="dependency", interval=8)], port)
     d.wait_for(lambda: all(sum(c["results"].values()) >= 1 for c in d.status()["checks"]),
                20, "a result of each check")

@@ -33,31 +33,32 @@ static void assert_has(const char *text, const char *line) {
 static void test_units(void **state) {
         static const struct {
                 const char *uom;
-                double factor;
+                double in, out;
                 const char *label;
         } cases[] = {
-                { "s", 1, "seconds" },
-                { "ms", 1e-3, "seconds" },
-                { "us", 1e-6, "seconds" },
-                { "%", 1, "percent" },
-                { "B", 1, "bytes" },
-                { "KB", 1024, "bytes" },
-                { "kB", 1024, "bytes" },
-                { "MB", 1048576, "bytes" },
-                { "GB", 1073741824.0, "bytes" },
-                { "TB", 1099511627776.0, "bytes" },
-                { "c", 1, "counter" },
-                { "", 1, "" },
-                { NULL, 1, "" },
-                { "req/s", 1, "req_s" },
-                { "///", 1, "unknown" },
-                { "S", 1, "S" }, /* seconds are exact */
+                { "s", 2.5, 2.5, "seconds" },
+                { "ms", 9, 0.009, "seconds" }, /* exactly 9 / 1000, as a reader computes */
+                { "us", 250, 0.00025, "seconds" },
+                { "%", 40, 40, "percent" },
+                { "B", 10, 10, "bytes" },
+                { "KB", 2, 2048, "bytes" },
+                { "kB", 2, 2048, "bytes" },
+                { "MB", 1, 1048576, "bytes" },
+                { "GB", 2, 2147483648.0, "bytes" },
+                { "TB", 1, 1099511627776.0, "bytes" },
+                { "c", 7, 7, "counter" },
+                { "", 0.5, 0.5, "" },
+                { NULL, 1, 1, "" },
+                { "req/s", 3, 3, "req_s" },
+                { "///", 3, 3, "unknown" },
+                { "S", 3, 3, "S" }, /* seconds are exact */
         };
         (void) state;
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 char label[64];
-                double f = prometheus_base_unit(cases[i].uom, label, sizeof(label));
-                assert_true(f == cases[i].factor);
+                double v = prometheus_base_value(cases[i].uom, cases[i].in, label, sizeof(label));
+                if (v != cases[i].out)
+                        fail_msg("%s: %.17g != %.17g", strempty(cases[i].uom), v, cases[i].out);
                 assert_string_equal(label, cases[i].label);
         }
 }
@@ -72,7 +73,7 @@ static void test_document(void **state) {
                 "\"replacement_deferred\":1,\"lifecycle_hook_run\":3},"
                 "\"metrics\":{\"dropped\":7},"
                 "\"checks\":[{\"name\":\"web\",\"role\":\"liveness\",\"state\":\"passing\","
-                "\"status\":1,\"duration_ms\":250,\"results\":{\"OK\":4,\"WARNING\":1,"
+                "\"status\":1,\"duration_ms\":9,\"results\":{\"OK\":4,\"WARNING\":1,"
                 "\"CRITICAL\":0,\"UNKNOWN\":0},\"perfdata\":[{\"label\":\"time\",\"value\":"
                 "120,\"uom\":\"ms\"},{\"label\":\"/var\",\"value\":2,\"uom\":\"GB\"}]},"
                 "{\"name\":\"db\",\"role\":\"dependency\",\"state\":\"failed\",\"status\":2,"
@@ -96,7 +97,7 @@ static void test_document(void **state) {
                  "drover_check_passing{%s,check=\"db\",role=\"dependency\"} 0\n", c);
         assert_has(t, line);
         snprintf(line, sizeof(line),
-                 "drover_check_duration_seconds{%s,check=\"web\",role=\"liveness\"} 0.25\n", c);
+                 "drover_check_duration_seconds{%s,check=\"web\",role=\"liveness\"} 0.009\n", c);
         assert_has(t, line);
         snprintf(line, sizeof(line),
                  "drover_check_results_total{%s,check=\"web\",role=\"liveness\",status="
