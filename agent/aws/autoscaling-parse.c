@@ -164,6 +164,7 @@ AsgGroup *asg_group_free(AsgGroup *g) {
         if (!g)
                 return NULL;
         free(g->name);
+        free(g->health_check_type);
         asg_instance_free_many(g->instances, g->n_instances);
         strv_free(g->suspended_processes);
         for (size_t i = 0; i < g->n_tags; i++) {
@@ -240,6 +241,8 @@ static int parse_group(const XmlNode *m, AsgGroup **ret) {
         if (r >= 0)
                 r = parse_instance_list(xml_child(m, "Instances"), g->name, &g->instances,
                                         &g->n_instances);
+        if (r >= 0)
+                r = optional(m, "HealthCheckType", &g->health_check_type);
         if (r >= 0)
                 r = parse_processes(xml_child(m, "SuspendedProcesses"), &g->suspended_processes);
         if (r >= 0)

@@ -32,6 +32,7 @@ typedef struct AsgGroup {
         char *name;
         unsigned min_size, max_size, desired_capacity;
         unsigned health_check_grace_period;
+        char *health_check_type; /* "EC2", "ELB", "EC2,ELB", ...; "" when absent */
         AsgInstance *instances;
         size_t n_instances;
         char **suspended_processes; /* NULL-terminated process names */

@@ -11,7 +11,18 @@ struct Check {
         NagiosStatus last_status;
         char *last_output;
         uint64_t last_duration, last_run, last_change;
+        uint64_t results[_NAGIOS_STATUS_MAX];
+        CheckPerfdata *perfdata; /* the last result's, with values */
+        size_t n_perfdata;
 };
+
+static void perfdata_free(CheckPerfdata *p, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(p[i].label);
+                free(p[i].uom);
+        }
+        free(p);
+}
 
 const char *check_state_to_string(CheckState s) {
         static const char *const names[] = { "pending", "passing", "failed" };
@@ -76,6 +87,7 @@ Check *check_free(Check *c) {
                 return NULL;
         free(c->name);
         free(c->last_output);
+        perfdata_free(c->perfdata, c->n_perfdata);
         return mfree(c);
 }
 
@@ -95,12 +107,46 @@ int check_record(Check *c, NagiosStatus status, const char *output, uint64_t dur
         c->last_output = o;
         changed = check_counters_apply(&c->counters, status, c->rise, c->fall);
         c->has_result = true;
+        c->results[(unsigned) status < _NAGIOS_STATUS_MAX ? status : NAGIOS_UNKNOWN]++;
         c->last_status = status;
         c->last_duration = duration_usec;
         c->last_run = now_usec;
         if (changed)
                 c->last_change = now_usec;
         return changed;
+}
+
+int check_set_perfdata(Check *c, const NagiosPerfdata *p, size_t n) {
+        CheckPerfdata *copy = calloc(n ?: 1, sizeof(*copy));
+        size_t k = 0;
+
+        if (!copy)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                if (!p[i].has_value)
+                        continue;
+                copy[k] = (CheckPerfdata){ .label = strdup(strempty(p[i].label)),
+                                           .value = p[i].value,
+                                           .uom = strdup(strempty(p[i].uom)) };
+                if (!copy[k].label || !copy[k].uom) {
+                        perfdata_free(copy, k + 1);
+                        return -ENOMEM;
+                }
+                k++;
+        }
+        perfdata_free(c->perfdata, c->n_perfdata);
+        c->perfdata = copy;
+        c->n_perfdata = k;
+        return 0;
+}
+
+const CheckPerfdata *check_last_perfdata(const Check *c, size_t *ret_n) {
+        *ret_n = c->n_perfdata;
+        return c->perfdata;
+}
+
+uint64_t check_results(const Check *c, NagiosStatus s) {
+        return (unsigned) s < _NAGIOS_STATUS_MAX ? c->results[s] : 0;
 }
 
 bool check_is_soft(const Check *c) {

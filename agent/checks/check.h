@@ -18,6 +18,7 @@
 
 #include "base/macro.h"
 #include "base/nagios.h"
+#include "checks/nagios-output.h"
 
 typedef enum CheckState {
         CHECK_STATE_PENDING,
@@ -73,3 +74,14 @@ uint64_t check_last_duration(const Check *c);
 uint64_t check_last_run(const Check *c);    /* 0 before any result */
 uint64_t check_last_change(const Check *c); /* hard state change; 0 = never */
 CheckCounters check_counters(const Check *c);
+/* Results recorded with status s since the check was made. */
+uint64_t check_results(const Check *c, NagiosStatus s);
+
+/* The last result's perfdata with a value (for /metrics and status), copied. */
+typedef struct CheckPerfdata {
+        char *label;
+        double value; /* as the plugin wrote it, in uom */
+        char *uom;    /* "" if none */
+} CheckPerfdata;
+int check_set_perfdata(Check *c, const NagiosPerfdata *p, size_t n); /* 0 or -ENOMEM */
+const CheckPerfdata *check_last_perfdata(const Check *c, size_t *ret_n);

@@ -48,6 +48,10 @@ static void on_result(Runner *r, uint64_t id, PluginResult *result, void *userda
 
         s->running = false;
         changed = check_record(s->check, result->status, msg, result->duration_usec, now);
+        if (changed >= 0)
+                (void) check_set_perfdata(s->check,
+                                          result->output ? result->output->perfdata : NULL,
+                                          result->output ? result->output->n_perfdata : 0);
         /* Next run one interval after this one started, or at once if that has passed. */
         (void) slot_arm(s, MAX(now, s->started_usec + secs_to_usec(s->cfg->interval)));
         for (i = 0; i < m->n_slots && m->slots[i] != s; i++)

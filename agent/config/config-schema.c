@@ -146,6 +146,11 @@ const KeyDef config_global_keys[] = {
         DUR("hooks.launch_timeout", hooks.launch_timeout, 1, 86400),
         { "hooks.replace_on", KEY_STRV, C(hooks.replace_on), 0, 0, replace_on_events, KC_NONE },
 
+        SECTION("http"),
+        { "http.listen", KEY_STRV, C(http.listen), 0, 0, NULL, KC_LISTEN },
+        { "http.allow", KEY_STRV, C(http.allow), 0, 0, NULL, KC_CIDR },
+        DUR("http.drain_delay", http.drain_delay, 0, 3600),
+
         SECTION("status"),
         STR("status.group", status.group, KC_GROUP),
 
@@ -406,6 +411,12 @@ static int apply_strv(const KeyDef *def, const config_setting_t *s, char ***fiel
                                     label, v);
                 if (!(l[i] = strdup(v)))
                         return -ENOMEM;
+                if (def->check != KC_NONE && def->check != KC_ARGV) {
+                        const char *why = config_check_string(def->check, l[i], buf, sizeof(buf));
+                        if (why)
+                                return fail(ret_msg, "%s: element %d %s, not \"%s\"", label, i + 1,
+                                            why, v);
+                }
         }
 done:
         strv_free(*field);

@@ -42,6 +42,8 @@ typedef enum KeyCheck {
         KC_ARGV,          /* argv[0] an absolute path */
         KC_STATSD_ADDR,   /* numeric IPv4:port or [IPv6]:port */
         KC_STATSD_PREFIX, /* "" or dotted [A-Za-z0-9_] parts */
+        KC_LISTEN,        /* "ADDR:PORT" or "[V6]:PORT", numeric */
+        KC_CIDR,          /* "NET/BITS" or one address */
 } KeyCheck;
 
 typedef struct EnumName {

@@ -38,6 +38,8 @@ void config_free(Config *c) {
         free(c->hooks.user);
         free(c->hooks.group);
         strv_free(c->hooks.replace_on);
+        strv_free(c->http.listen);
+        strv_free(c->http.allow);
         free(c->status.group);
         for (size_t i = 0; i < c->n_checks; i++)
                 check_done(&c->checks[i]);

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "config/config-schema.h"
+#include "base/netaddr.h"
 
 /* scheme://host[:port][/] with nothing else; trailing '/' removed in place. */
 static int parse_endpoint(char *url, bool *ret_https, bool *ret_loopback) {
@@ -169,6 +170,21 @@ const char *config_check_string(KeyCheck kc, char *v, char *buf, size_t bufsz) {
                                               : "must be \"\" or dot-separated names of letters, "
                                                 "digits and _ (like \"drover\" or \"prod.web\"), "
                                                 "at most 128 characters";
+        case KC_LISTEN: {
+                struct sockaddr_storage ss;
+                socklen_t len;
+                return netaddr_parse_listen(v, &ss, &len) < 0
+                               ? "must be a numeric address and port like \"0.0.0.0:8053\" or "
+                                 "\"[::]:8053\" (no host names; port 1-65535)"
+                               : NULL;
+        }
+        case KC_CIDR: {
+                NetPrefix p;
+                return netaddr_parse_prefix(v, &p) < 0
+                               ? "must be a network like \"10.0.0.0/8\" or \"2001:db8::/32\", or "
+                                 "one address, with no bits set past the prefix length"
+                               : NULL;
+        }
         }
         return NULL;
 }

@@ -339,13 +339,14 @@ static int config_set_defaults(Config *c, const char *path) {
                                   .launch_timeout = 600,
                                   .replace_on = strv_new("instance-retirement", "instance-stop") };
         c->status.group = strdup("");
+        c->http = (HttpConfig){ .listen = strv_new(NULL, NULL), .allow = strv_new(NULL, NULL) };
         c->path = strdup(path);
         if (!c->imds.endpoint || !c->aws.region || !c->aws.endpoint_autoscaling ||
             !c->aws.endpoint_ec2 || !c->aws.endpoint_cloudwatch || !c->aws.ca_file ||
             !c->plugins.user || !c->plugins.group || !c->metrics.namespace || !c->metrics.sinks ||
             !c->metrics.statsd || !c->metrics.statsd_prefix || !c->hooks.dir ||
             !c->hooks.terminate_hook_name || !c->hooks.launch_hook_name || !c->hooks.replace_on ||
-            !c->status.group || !c->path)
+            !c->status.group || !c->http.listen || !c->http.allow || !c->path)
                 return -ENOMEM;
         return 0;
 }

@@ -153,6 +153,12 @@ typedef struct HooksConfig {
         char **replace_on;     /* "rebalance", "instance-retirement", ... */
 } HooksConfig;
 
+typedef struct HttpConfig {
+        char **listen;      /* "ADDR:PORT", "[V6]:PORT"; empty = no endpoint */
+        char **allow;       /* source prefixes for /metrics and details; empty = loopback */
+        double drain_delay; /* 0: seconds between /health turning 503 and the drain hooks */
+} HttpConfig;
+
 typedef struct StatusConfig {
         char *group; /* "" = root only; else this group may read */
 } StatusConfig;
@@ -166,6 +172,7 @@ typedef struct Config {
         MetricsConfig metrics;
         HooksConfig hooks;
         StatusConfig status;
+        HttpConfig http;
         CheckConfig *checks;
         size_t n_checks;
 } Config;

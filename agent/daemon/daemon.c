@@ -84,6 +84,7 @@ void manager_update_status(Manager *m) {
                                               : "IMDS unreachable: reporting only";
         snprintf(line, sizeof(line), "%zu/%zu checks passing; %s%s%s", passing, n, summary,
                  m->reload_error ? "; reload failed: " : "", strempty(m->reload_error));
+        manager_http_check_group(m);
         if (streq(line, m->status_line))
                 return;
         memcpy(m->status_line, line, sizeof(line));
@@ -140,6 +141,8 @@ void manager_metric(Manager *m, MetricsInstanceMetric which, double value) {
         MetricsIdentity id = metrics_identity(m);
 
         manager_statsd_instance(m, which, value);
+        if ((unsigned) which < _METRICS_INSTANCE_METRIC_MAX && which != METRICS_INSTANCE_HEALTHY)
+                m->totals[which] += value; /* the counters, for status and /metrics */
         if (m->metrics && m->have_identity && heal_membership_known(m->heal))
                 (void) metrics_record_instance(m->metrics, &id, which, value, now_ms());
 }
@@ -179,6 +182,10 @@ static void ctx_membership(const char *group, const char *lifecycle_state, void 
         Manager *m = userdata;
 
         heal_learn_membership(m->heal, group, lifecycle_state);
+}
+
+static uint64_t ctx_drain(const LifecyclePlan *plan, void *userdata) {
+        return manager_drain(userdata, plan);
 }
 
 static void ctx_request_replacement(const char *why, void *userdata) {
@@ -362,6 +369,7 @@ static int start_state(Manager *m) {
                 .metric = ctx_metric,
                 .group_name = ctx_group_name,
                 .membership = ctx_membership,
+                .drain = ctx_drain,
                 .request_replacement = ctx_request_replacement,
                 .userdata = m,
         };
@@ -454,6 +462,7 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                         log_notice("aws{} changed: it takes effect when drover restarts");
                 runner_set_concurrency(m->runner, c->plugins.concurrency);
                 status_server_set_allowed_gid(m->status, status_gid(c));
+                manager_http_reload(m, c);
                 config_free(m->config);
                 m->config = TAKE_PTR(c);
                 m->heal_ctx.config = m->lifecycle_ctx.config = m->config;
@@ -498,6 +507,7 @@ static void manager_free(Manager *m) {
                 return;
         lifecycle_free(m->lifecycle);
         heal_free(m->heal);
+        manager_http_stop(m);       /* before aws: it may have a call out */
         state_store_free(m->state); /* after both: they keep their parts in it */
         remedy_free(m->bus);
         aws_call_cancel(m->metrics_call);
@@ -563,6 +573,9 @@ static int manager_start(Manager *m) {
         r = monitor_apply_config(m->monitor, m->config);
         if (r < 0)
                 return log_error_errno(r, "cannot schedule checks: %m");
+        r = manager_http_start(m);
+        if (r < 0)
+                return r;
         r = start_metrics(m);
         if (r < 0)
                 return log_error_errno(r, "cannot set up metrics: %m");

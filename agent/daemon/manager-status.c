@@ -12,6 +12,24 @@
 #include "daemon/status.h"
 #include "base/util.h"
 
+/* The last perfdata with values and the results so far, for /metrics. */
+static void check_extra_json(json_t *o, const Check *c) {
+        size_t n;
+        const CheckPerfdata *p = check_last_perfdata(c, &n);
+        json_t *pd = json_array();
+
+        for (size_t i = 0; pd && i < n; i++)
+                json_array_append_new(pd, json_pack("{s:s,s:f,s:s}", "label", p[i].label, "value",
+                                                    p[i].value, "uom", p[i].uom));
+        json_object_set_new(o, "perfdata", pd ? pd : json_null());
+        json_object_set_new(o, "results",
+                            json_pack("{s:I,s:I,s:I,s:I}", "OK",
+                                      (json_int_t) check_results(c, NAGIOS_OK), "WARNING",
+                                      (json_int_t) check_results(c, NAGIOS_WARNING), "CRITICAL",
+                                      (json_int_t) check_results(c, NAGIOS_CRITICAL), "UNKNOWN",
+                                      (json_int_t) check_results(c, NAGIOS_UNKNOWN)));
+}
+
 /* The check's output, cut to what the reply's bound allows for it (status.h). */
 static json_t *output_json(const char *out, bool wide, bool *ret_cut) {
         size_t len = strlen(out),
@@ -30,16 +48,20 @@ static json_t *check_json(Manager *m, size_t i, uint64_t now, const char *wide) 
         bool cut = false;
         json_t *o = output_json(out, wide && streq(wide, cc->name), &cut);
 
-        return json_pack("{s:s,s:s,s:s,s:b,s:i,s:s,s:o,s:b,s:I,s:I,s:o,s:i,s:i,s:b}", "name",
-                         cc->name, "role", check_role_to_string(cc->role), "state",
-                         check_state_to_string(check_state(c)), "soft", check_is_soft(c), "status",
-                         (int) check_last_status(c), "status_name",
-                         nagios_status_name(check_last_status(c)), "output", o, "output_truncated",
-                         cut, "output_bytes", (json_int_t) strlen(out), "duration_ms",
-                         (json_int_t) (check_last_duration(c) / USEC_PER_MSEC), "last_run_s_ago",
-                         last ? json_real((double) (now - last) / USEC_PER_SEC) : json_null(),
-                         "successes", (int) k.successes, "failures", (int) k.failures, "running",
-                         monitor_check_running(m->monitor, i));
+        json_t *d =
+                json_pack("{s:s,s:s,s:s,s:b,s:i,s:s,s:o,s:b,s:I,s:I,s:o,s:i,s:i,s:b}", "name",
+                          cc->name, "role", check_role_to_string(cc->role), "state",
+                          check_state_to_string(check_state(c)), "soft", check_is_soft(c), "status",
+                          (int) check_last_status(c), "status_name",
+                          nagios_status_name(check_last_status(c)), "output", o, "output_truncated",
+                          cut, "output_bytes", (json_int_t) strlen(out), "duration_ms",
+                          (json_int_t) (check_last_duration(c) / USEC_PER_MSEC), "last_run_s_ago",
+                          last ? json_real((double) (now - last) / USEC_PER_SEC) : json_null(),
+                          "successes", (int) k.successes, "failures", (int) k.failures, "running",
+                          monitor_check_running(m->monitor, i));
+        if (d)
+                check_extra_json(d, c);
+        return d;
 }
 
 static json_t *instance_json(Manager *m) {
@@ -79,6 +101,19 @@ json_t *manager_render_status(const char *wide, void *userdata) {
         json_object_set_new(doc, "time",
                             json_integer((json_int_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC)));
         json_object_set_new(doc, "summary", json_string(m->status_line));
+        json_object_set_new(doc, "group",
+                            heal_group_name(m->heal) ? json_string(heal_group_name(m->heal))
+                                                     : json_null());
+        json_object_set_new(doc, "http", manager_http_status_json(m));
+        json_object_set_new(doc, "counters",
+                            json_pack("{s:I,s:I,s:I,s:I}", "remediation_attempted",
+                                      (json_int_t) m->totals[METRICS_REMEDIATION_ATTEMPTED],
+                                      "replacement_requested",
+                                      (json_int_t) m->totals[METRICS_REPLACEMENT_REQUESTED],
+                                      "replacement_deferred",
+                                      (json_int_t) m->totals[METRICS_REPLACEMENT_DEFERRED],
+                                      "lifecycle_hook_run",
+                                      (json_int_t) m->totals[METRICS_LIFECYCLE_HOOK_RUN]));
         if (m->lifecycle)
                 json_object_set_new(doc, "lifecycle", lifecycle_status_json(m->lifecycle));
         json_object_set_new(doc, "plugins",

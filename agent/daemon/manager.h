@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <systemd/sd-event.h>
+#include <time.h>
 
 #include "aws/aws.h"
 #include "bus/remedy.h"
@@ -26,6 +27,8 @@
 typedef struct Monitor Monitor;
 typedef struct Runner Runner;
 typedef struct StatusServer StatusServer;
+typedef struct Httpd Httpd;
+typedef struct LifecyclePlan LifecyclePlan;
 
 typedef struct Manager {
         sd_event *event;
@@ -63,6 +66,15 @@ typedef struct Manager {
         char imds_why[192];              /* that failure in words, for the status */
         bool identity_invalid;           /* IMDS answered, with a document that does not parse */
 
+        Httpd *httpd;         /* NULL when http.listen is empty */
+        char *draining;       /* why /health says 503 for good, NULL until a drain starts */
+        uint64_t drain_since; /* CLOCK_BOOTTIME */
+        time_t drain_since_unix;
+        AwsCall *elb_call;     /* DescribeAutoScalingGroups for HealthCheckType, once */
+        uint64_t elb_next_ask; /* CLOCK_BOOTTIME; after a failed answer */
+        char *elb_warning;     /* said once, shown in status */
+        double totals[_METRICS_INSTANCE_METRIC_MAX]; /* instance counters since start */
+
         bool ready_sent;
         uint64_t started_usec; /* CLOCK_BOOTTIME */
         char status_line[256]; /* last STATUS= sent */
@@ -82,3 +94,20 @@ void manager_update_status(Manager *m);
 
 /* The full state for `drover status --json` (manager-status.c); wide: see status.h. */
 json_t *manager_render_status(const char *wide, void *userdata);
+/* ---- the health endpoint (manager-http.c) ---- */
+/* Listens when http.listen is set; a bad address or a taken port fails the start. */
+int manager_http_start(Manager *m);
+void manager_http_stop(Manager *m);
+/* A reload: the allow-list and drain_delay apply now, listen after a restart. */
+void manager_http_reload(Manager *m, const Config *next);
+/* Once the group is known with http on: ask its HealthCheckType, warn if it has ELB. */
+void manager_http_check_group(Manager *m);
+/*
+ * A lifecycle event is starting (lifecycle.c): when it takes the instance away
+ * (terminate, spot interruption, a replace_on event), /health turns 503 from now on.
+ * Returns how long to wait before its hooks (drain_delay, capped by the event's deadline,
+ * minus the time already drained), 0 to go on at once.
+ */
+uint64_t manager_drain(Manager *m, const LifecyclePlan *plan);
+/* The "http" object of the status document (also what /metrics shows of health). */
+json_t *manager_http_status_json(Manager *m);

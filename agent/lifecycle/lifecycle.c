@@ -67,6 +67,7 @@ struct Lifecycle {
         AwsCall *complete_call, *heartbeat_call;
         unsigned heartbeats;
         sd_event_source *heartbeat_timer;
+        sd_event_source *drain_timer; /* /health is 503: the hooks wait for the drain */
         RemedyJob *unit_job;
 
         char *handled[HANDLED_MAX + 1];
@@ -124,6 +125,7 @@ static void stop_job(Lifecycle *l) {
         aws_call_cancel(l->heartbeat_call);
         l->complete_call = l->heartbeat_call = NULL;
         l->heartbeat_timer = sd_event_source_disable_unref(l->heartbeat_timer);
+        l->drain_timer = sd_event_source_disable_unref(l->drain_timer);
         strv_free(l->attempted);
         l->attempted = NULL;
         l->current[0] = 0;
@@ -428,8 +430,17 @@ static void on_unit_done(int result, const char *job_result, void *userdata) {
                             job_result ? job_result : strerror(-result));
 }
 
+static int on_drained(sd_event_source *s, uint64_t usec, void *userdata) {
+        Lifecycle *l = userdata;
+
+        l->drain_timer = sd_event_source_disable_unref(l->drain_timer);
+        next_hook(l);
+        return 0;
+}
+
 static void start_job(Lifecycle *l, const LifecyclePlan *p) {
         const char *ev = lifecycle_event_to_string(p->event);
+        uint64_t drain;
         int r;
 
         if (l->running) {
@@ -466,6 +477,11 @@ static void start_job(Lifecycle *l, const LifecyclePlan *p) {
                 (void) sd_event_add_time_relative(l->ctx->event, &l->heartbeat_timer,
                                                   CLOCK_BOOTTIME, 0, USEC_PER_SEC / 10,
                                                   on_heartbeat, l);
+        /* Load balancers first (heartbeats go on meanwhile), then the hooks. */
+        drain = l->ctx->drain ? l->ctx->drain(&l->plan, l->ctx->userdata) : 0;
+        if (drain > 0 && sd_event_add_time_relative(l->ctx->event, &l->drain_timer, CLOCK_BOOTTIME,
+                                                    drain, USEC_PER_SEC / 10, on_drained, l) >= 0)
+                return;
         next_hook(l);
 }
 

@@ -198,6 +198,10 @@ typedef struct LifecycleContext {
         /* A DescribeAutoScalingInstances answer about this instance (group NULL: proven
          * standalone), so healing need not ask the same. May be NULL. */
         void (*membership)(const char *group, const char *lifecycle_state, void *userdata);
+        /* A job is starting (plan: what it is): when it takes the instance away, the
+         * health endpoint turns 503 and this says how long to wait before the hooks
+         * (0: at once). May be NULL. */
+        uint64_t (*drain)(const LifecyclePlan *plan, void *userdata);
         /* hooks.replace_on: have healing treat the instance as unhealthy. */
         void (*request_replacement)(const char *why, void *userdata);
         void *userdata;

@@ -6,9 +6,12 @@ Four measurements against tests/sim on loopback; each writes a section of RESULT
 1. steady state: drover and monit side by side, 20 checks at 1 s each;
 2. a shell loop calling the AWS CLI against drover, per replacement request;
 3. detection to action (fault injected -> SetInstanceHealth received), many runs;
-4. start-up (exec -> READY=1).
+4. start-up (exec -> READY=1);
+5. the health endpoint: drover with http off and on side by side, under scrape load.
 Environment: BENCH_STEADY (seconds of steady state, default 180), BENCH_RUNS (detection
-and start-up runs, default 20), BENCH_REPLACE_RUNS (default 5).
+and start-up runs, default 20), BENCH_REPLACE_RUNS (default 5), BENCH_HTTP (seconds of
+section 5, default 120), BENCH_ONLY (e.g. "5": run only those sections and replace them
+in an existing RESULTS.md).
 """
 import http.server
 import json
@@ -102,7 +105,7 @@ def conf_checks(checks):
     return "checks = (\n  " + ",\n  ".join(out) + "\n);\n"
 
 
-def write_drover_conf(path, sim, instance_id, checks, metrics=False, imds=None):
+def write_drover_conf(path, sim, instance_id, checks, metrics=False, imds=None, extra=""):
     text = sim.drover_config(instance_id)
     if imds:
         text = text.replace(sim.imds_url(instance_id), imds)
@@ -111,7 +114,7 @@ plugins: {{ user = ""; group = ""; }};
 policy: {{ grace_period = 0; jitter = {JITTER}; max_unhealthy = 1000;
           max_replacements_per_hour = 1000; }};
 metrics: {{ enabled = {"true" if metrics else "false"}; }};
-""" + conf_checks(checks)
+""" + extra + conf_checks(checks)
     with open(path, "w") as f:
         f.write(text)
     os.chmod(path, 0o644)
@@ -612,6 +615,172 @@ def report_startup(ready):
     ]
 
 
+# ---- 5. the health endpoint -----------------------------------------------------------
+HEALTH_EVERY, METRICS_EVERY = 0.1, 1.0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_load(port, stop, out):
+    """/health every 0.1 s and /metrics every 1 s, a new connection each, as a few load
+    balancers' health checks and a Prometheus scrape would; latencies into out."""
+    next_metrics = time.monotonic()
+    while not stop.is_set():
+        t = time.monotonic()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+                r.read()
+            out["health"].append(time.monotonic() - t)
+            if t >= next_metrics:
+                t = time.monotonic()
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
+                                            timeout=5) as r:
+                    out["metrics_bytes"] = len(r.read())
+                out["metrics"].append(time.monotonic() - t)
+                next_metrics += METRICS_EVERY
+        except (OSError, urllib.error.URLError):
+            out["errors"] += 1
+        stop.wait(max(0.0, HEALTH_EVERY - (time.monotonic() - t)))
+
+
+def bench_http(drover_bin, tiny, work, seconds):
+    log(f"health endpoint: drover with http off and on side by side, {seconds} s")
+    sim = Sim(os.path.join(work, "sim-http"), instances=1, time_scale=1)
+    port = free_port()
+    res = {}
+    try:
+        def checks(tag):
+            out = []
+            for i in range(N_CHECKS // 2):
+                out.append((f"dummy{i:02d}", [CHECK_DUMMY, "0", "dummy"], ""))
+                out.append((f"tiny{i:02d}", [tiny, os.path.join(work, f"runs-http-{tag}"),
+                                             os.path.join(work, "no-fault")], ""))
+            return out
+        ds = {}
+        for tag, extra in (("off", ""), ("on", f'http: {{ listen = [ "127.0.0.1:{port}" ]; }};\n')):
+            d = Drover(drover_bin, os.path.join(work, f"http-{tag}"))
+            write_drover_conf(d.conf, sim, sim.instance_ids[0], checks(tag), extra=extra)
+            d.start()
+            ds[tag] = d
+        time.sleep(10)
+        load = {"health": [], "metrics": [], "errors": 0, "metrics_bytes": 0}
+        stop = threading.Event()
+        th = threading.Thread(target=http_load, args=(port, stop, load), daemon=True)
+        th.start()
+        time.sleep(2)
+        start = {k: (cpu_times(d.proc.pid), wakeups(d.proc.pid)) for k, d in ds.items()}
+        samples = {k: [] for k in ds}
+        n0 = (len(load["health"]), len(load["metrics"]))
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            for k, d in ds.items():
+                samples[k].append(memory(d.proc.pid))
+            time.sleep(1)
+        elapsed = time.monotonic() - t0
+        n1 = (len(load["health"]), len(load["metrics"]))
+        for k, d in ds.items():
+            (s0, _), (v0, _) = start[k]
+            s1, _ = cpu_times(d.proc.pid)
+            v1, _ = wakeups(d.proc.pid)
+            sm = samples[k]
+            res[k] = {"cpu_ms_s": (s1 - s0) * 1000 / elapsed,
+                      "anon_kb": statistics.median(x["RssAnon"] for x in sm),
+                      "anon_max_kb": max(x["RssAnon"] for x in sm),
+                      "rss_kb": statistics.median(x["VmRSS"] for x in sm),
+                      "hwm_kb": memory(d.proc.pid)["VmHWM"],
+                      "vol_s": (v1 - v0) / elapsed,
+                      "fds": len(os.listdir(f"/proc/{d.proc.pid}/fd"))}
+        stop.set()
+        th.join(timeout=10)
+        res["health_n"] = n1[0] - n0[0]
+        res["metrics_n"] = n1[1] - n0[1]
+        res["health_ms"] = [x * 1000 for x in load["health"]]
+        res["metrics_ms"] = [x * 1000 for x in load["metrics"]]
+        res["metrics_bytes"] = load["metrics_bytes"]
+        res["errors"] = load["errors"]
+        res["seconds"] = elapsed
+        for d in ds.values():
+            d.stop()
+    finally:
+        sim.stop()
+    return res
+
+
+def report_http(r):
+    off, on = r["off"], r["on"]
+    reqs = (r["health_n"] + r["metrics_n"]) / r["seconds"]
+    per_req = (on["cpu_ms_s"] - off["cpu_ms_s"]) / reqs if reqs else 0
+    rows = [("CPU, drover itself (ms per second)", f"{off['cpu_ms_s']:.2f}",
+             f"{on['cpu_ms_s']:.2f}", f"{on['cpu_ms_s'] - off['cpu_ms_s']:+.2f}"),
+            ("RssAnon steady (KiB, median)", f"{off['anon_kb']:.0f}", f"{on['anon_kb']:.0f}",
+             f"{on['anon_kb'] - off['anon_kb']:+.0f}"),
+            ("RssAnon peak (KiB, sampled)", f"{off['anon_max_kb']}", f"{on['anon_max_kb']}",
+             f"{on['anon_max_kb'] - off['anon_max_kb']:+d}"),
+            ("VmRSS steady (KiB, median)", f"{off['rss_kb']:.0f}", f"{on['rss_kb']:.0f}",
+             f"{on['rss_kb'] - off['rss_kb']:+.0f}"),
+            ("VmHWM peak RSS (KiB)", f"{off['hwm_kb']}", f"{on['hwm_kb']}",
+             f"{on['hwm_kb'] - off['hwm_kb']:+d}"),
+            ("voluntary context switches / s", f"{off['vol_s']:.1f}", f"{on['vol_s']:.1f}",
+             f"{on['vol_s'] - off['vol_s']:+.1f}"),
+            ("open descriptors at the end", str(off["fds"]), str(on["fds"]),
+             f"{on['fds'] - off['fds']:+d}")]
+    out = ["## 5. The health endpoint: off and on, side by side",
+           "",
+           f"Command: `BENCH_ONLY=5 BENCH_HTTP={r['seconds']:.0f} tests/bench/run` (or the "
+           f"whole `tests/bench/run`); {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+           "",
+           f"Two `drover run` at the same time, each with the {N_CHECKS} checks of section 1 "
+           f"(metrics off), one without `http` and one with `http {{ listen = [ "
+           f"\"127.0.0.1:PORT\" ]; }}`, for {r['seconds']:.0f} s after a warm-up, while a "
+           f"client asked the second one `GET /health` every {HEALTH_EVERY:g} s and "
+           f"`GET /metrics` every {METRICS_EVERY:g} s, a new connection each (a few load "
+           f"balancers' health checks and a Prometheus scrape, about ten times the usual "
+           f"rates): {r['health_n']} /health and {r['metrics_n']} /metrics answered, "
+           f"{r['errors']} failed; /metrics is {r['metrics_bytes']} bytes.",
+           "",
+           "| measure | http off | http on | on − off |",
+           "| --- | ---: | ---: | ---: |"]
+    for name, a, b, q in rows:
+        out.append(f"| {name} | {a} | {b} | {q} |")
+    h, m = sorted(r["health_ms"]), sorted(r["metrics_ms"])
+    anon_mib = on["anon_kb"] / 1024
+    out += ["",
+            f"Latency seen by the client: /health median {pct(h, 50):.2f} ms, p99 "
+            f"{pct(h, 99):.2f} ms; /metrics median {pct(m, 50):.2f} ms, p99 "
+            f"{pct(m, 99):.2f} ms. CPU per request: {per_req:.3f} ms. The two processes "
+            "share a busy 2-CPU machine, so their CPU difference moves by a few ms per "
+            "second from run to run; the memory difference is the stable figure.",
+            "",
+            "Targets with the endpoint on: steady RssAnon under 3 MiB: "
+            f"**{'met' if anon_mib < 3 else 'NOT met'}** ({anon_mib:.2f} MiB); "
+            "no more than 1 MiB over drover without it: "
+            f"**{'met' if on['anon_kb'] - off['anon_kb'] <= 1024 else 'NOT met'}** "
+            f"({on['anon_kb'] - off['anon_kb']:+.0f} KiB); every request answered: "
+            f"**{'met' if r['errors'] == 0 else 'NOT met'}**.",
+            ""]
+    return out
+
+
+def splice(path, sections):
+    """Replaces the "## N." sections of an existing RESULTS.md (appends missing ones)."""
+    with open(path) as f:
+        text = f.read()
+    for block in sections:
+        head = block.split("\n", 1)[0].split(" ", 2)[1]      # "5."
+        start = text.find(f"\n## {head} ")
+        if start < 0:
+            text = text.rstrip("\n") + "\n\n" + block
+            continue
+        end = text.find("\n## ", start + 1)
+        text = text[:start + 1] + block + ("\n" + text[end + 1:] if end >= 0 else "")
+    with open(path, "w") as f:
+        f.write(text)
+
+
 def machine():
     model = "?"
     with open("/proc/cpuinfo") as f:
@@ -630,13 +799,25 @@ def main():
     steady_s = float(os.environ.get("BENCH_STEADY", "180"))
     runs = int(os.environ.get("BENCH_RUNS", "20"))
     replace_runs = int(os.environ.get("BENCH_REPLACE_RUNS", "5"))
+    http_s = float(os.environ.get("BENCH_HTTP", "120"))
+    only = os.environ.get("BENCH_ONLY", "")
     work = tempfile.mkdtemp(prefix="drover-bench-")
     t_start = time.monotonic()
+    if only:
+        sections = []
+        if "5" in only.split(","):
+            sections.append("\n".join(report_http(bench_http(drover_bin, tiny, work, http_s))))
+        splice(results, sections)
+        shutil.rmtree(work, ignore_errors=True)
+        log(f"BENCH_ONLY={only}: replaced those sections of {results} "
+            f"in {time.monotonic() - t_start:.0f} s")
+        return
     try:
         steady = bench_steady(drover_bin, tiny, work, steady_s)
         replace = bench_replace(drover_bin, tiny, work, replace_runs)
         detect = bench_detect(drover_bin, tiny, work, runs)
         startup = bench_startup(drover_bin, tiny, work, runs)
+        http_r = bench_http(drover_bin, tiny, work, http_s)
     except Exception:
         log("failed; work directory kept: " + work)
         raise
@@ -645,7 +826,8 @@ def main():
                              text=True).stdout.strip()
     out = ["# drover benchmarks", "",
            f"Command: `tests/bench/run` (BENCH_STEADY={steady_s:g}, BENCH_RUNS={runs}, "
-           f"BENCH_REPLACE_RUNS={replace_runs}); took {took / 60:.1f} min.",
+           f"BENCH_REPLACE_RUNS={replace_runs}, BENCH_HTTP={http_s:g}); "
+           f"took {took / 60:.1f} min.",
            f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
            f"Machine: {machine()}.",
            f"drover: {version} ({drover_bin}).",
@@ -653,7 +835,7 @@ def main():
            "from the side-by-side run are the figures to compare, not the absolute CPU.",
            ""]
     out += report_steady(steady) + report_replace(replace) + report_detect(detect)
-    out += report_startup(startup)
+    out += report_startup(startup) + report_http(http_r)
     with open(results, "w") as f:
         f.write("\n".join(out))
     shutil.rmtree(work, ignore_errors=True)

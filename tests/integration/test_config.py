@@ -127,9 +127,10 @@ def test_all_errors_at_once(run_drover, conf):
 
 
 def test_statsd_bad_address_and_prefix(run_drover, conf):
+    # (plugins.user = "": the default user need not exist on this machine)
     path = conf('metrics: { sinks = [ "statsd" ];\n'
                 '           statsd = "statsd.internal:8125";\n'
-                '           statsd_prefix = "my app"; };\n')
+                '           statsd_prefix = "my app"; };\nplugins: { user = ""; };\n')
     p = run_drover("config-test", "-c", path)
     assert p.returncode == 1
     assert p.stderr.splitlines() == [
@@ -139,7 +140,8 @@ def test_statsd_bad_address_and_prefix(run_drover, conf):
         f'digits and _ (like "drover" or "prod.web"), at most 128 characters, not "my app"',
     ]
     good = conf('metrics: { sinks = [ "cloudwatch", "statsd" ]; statsd = "[::1]:8125";\n'
-                '           statsd_prefix = "prod.web"; statsd_tags = "dogstatsd"; };\n')
+                '           statsd_prefix = "prod.web"; statsd_tags = "dogstatsd"; };\n'
+                'plugins: { user = ""; };\n')
     p = run_drover("config-test", "-c", good)
     assert p.returncode == 0, p.stderr
 

@@ -26,7 +26,7 @@ CACHE_DIR = os.environ.get("DROVER_TEST_CACHE", "/var/cache/drover-tests")
 MIRROR = os.environ.get("DROVER_DEBOOTSTRAP_MIRROR", "http://deb.debian.org/debian")
 SUITE = "bookworm"
 INCLUDE = ("systemd,dbus,procps,libcurl4,libjansson4,libconfig9,libexpat1,libssl3,"
-           "zlib1g")
+           "zlib1g,libmicrohttpd12")
 PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 

@@ -114,7 +114,7 @@ def test_deb_maintainer_scripts(deb):
 def test_deb_depends_on_runtime_libraries(deb):
     depends = control_field(deb["deb"], "Depends")
     for lib in ("libcurl4", "libjansson4", "libconfig9", "libssl3", "libexpat1",
-                "libsystemd0", "zlib1g"):
+                "libsystemd0", "zlib1g", "libmicrohttpd12"):
         assert re.search(rf"\b{lib}\b", depends), f"{lib} not in Depends: {depends}"
 
 

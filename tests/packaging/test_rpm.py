@@ -74,7 +74,7 @@ def test_rpm_scriptlets(rpm):
 def test_rpm_requires_runtime_libraries(rpm):
     requires = query(rpm, "--requires")
     for lib in ("libcurl.so.4", "libjansson.so.4", "libconfig.so.9", "libcrypto.so.3",
-                "libsystemd.so.0", "libexpat.so.1", "libz.so.1"):
+                "libsystemd.so.0", "libexpat.so.1", "libz.so.1", "libmicrohttpd.so.12"):
         assert lib in requires, f"{lib} not required:\n{requires}"
 
 
@@ -83,7 +83,8 @@ def test_spec_names_build_requires():
     out = run(["rpmspec", "-q", "--buildrequires", SPEC]).stdout
     for dep in ("pkgconfig(libcurl)", "pkgconfig(jansson)", "pkgconfig(libsystemd)",
                 "pkgconfig(libconfig)", "pkgconfig(libcrypto)", "pkgconfig(expat)",
-                "pkgconfig(zlib)", "pkgconfig(cmocka)", "gcc", "make",
+                "pkgconfig(zlib)", "pkgconfig(libmicrohttpd)", "pkgconfig(cmocka)", "gcc",
+                "make",
                 "systemd-rpm-macros"):
         assert dep in out, f"BuildRequires lacks {dep}:\n{out}"
 

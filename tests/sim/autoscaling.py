@@ -49,7 +49,7 @@ def group_json(world):
         "LaunchTemplate": LAUNCH_TEMPLATE, "MinSize": world.min_size,
         "MaxSize": world.max_size, "DesiredCapacity": world.desired, "DefaultCooldown": 300,
         "AvailabilityZones": [world.region + s for s in "abc"], "LoadBalancerNames": [],
-        "TargetGroupARNs": [], "HealthCheckType": "EC2",
+        "TargetGroupARNs": [], "HealthCheckType": world.health_check_type,
         "HealthCheckGracePeriod": int(world.grace), "CreatedTime": world.created,
         "Instances": [{"InstanceId": i.id, "InstanceType": i.instance_type,
                        "AvailabilityZone": i.az, "LifecycleState": i.state,

@@ -73,7 +73,11 @@ def route(app, method, path, query, body):
     if method != "POST":
         raise ControlError(f"no route for {method} {path}", 404)
     if path == "/group":
-        world.set_desired(body.get("desired"), body.get("min"), body.get("max"))
+        if body.get("health_check_type"):
+            with world.lock:
+                world.health_check_type = str(body["health_check_type"])
+        if "desired" in body or "min" in body or "max" in body:
+            world.set_desired(body.get("desired"), body.get("min"), body.get("max"))
         return app.state()["group"]
     if parts[0] == "instances" and len(parts) in (2, 3):
         with world.lock:

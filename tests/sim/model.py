@@ -119,6 +119,7 @@ class World:
         self.hooks = {}                 # name -> hook dict (botocore LifecycleHook shape)
         self.suspended = {}             # process -> reason
         self.group_tags = {}            # key -> {"Value", "PropagateAtLaunch"}
+        self.health_check_type = "EC2"  # "ELB": the load balancer's checks replace too
         self.activities = []            # newest first
         self.instances = {}             # id -> Instance (terminated ones kept)
         self.on_launch = None           # callbacks set by the server

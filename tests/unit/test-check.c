@@ -115,11 +115,48 @@ static void test_counters_saturate(void **state) {
         assert_int_equal(k.successes, UINT_MAX);
 }
 
+/* What /metrics reads: results by status, and the last perfdata with values only. */
+static void test_results_and_perfdata(void **state) {
+        _cleanup_(check_freep) Check *c = check_new("web", 1, 1);
+        NagiosPerfdata pd[] = {
+                { .label = (char *) "time", .has_value = true, .value = 12, .uom = (char *) "ms" },
+                { .label = (char *) "gone", .has_value = false, .uom = (char *) "" },
+                { .label = (char *) "/", .has_value = true, .value = 40, .uom = (char *) "%" },
+        };
+        const CheckPerfdata *p;
+        size_t n = 99;
+
+        (void) state;
+        assert_non_null(c);
+        p = check_last_perfdata(c, &n);
+        assert_int_equal(n, 0);
+        for (int i = 0; i < 3; i++)
+                assert_true(check_record(c, O, "", 1, 1 + (uint64_t) i) >= 0);
+        assert_true(check_record(c, C, "", 1, 9) >= 0);
+        assert_int_equal(check_results(c, O), 3);
+        assert_int_equal(check_results(c, C), 1);
+        assert_int_equal(check_results(c, W), 0);
+        assert_int_equal(check_results(c, (NagiosStatus) 42), 0);
+        assert_int_equal(check_set_perfdata(c, pd, 3), 0);
+        p = check_last_perfdata(c, &n);
+        assert_int_equal(n, 2); /* "U" values are not kept */
+        assert_string_equal(p[0].label, "time");
+        assert_true(p[0].value == 12);
+        assert_string_equal(p[0].uom, "ms");
+        assert_string_equal(p[1].label, "/");
+        assert_int_equal(check_set_perfdata(c, NULL, 0), 0); /* a result without any */
+        (void) check_last_perfdata(c, &n);
+        assert_int_equal(n, 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_state_table),       cmocka_unit_test(test_soft),
-                cmocka_unit_test(test_thresholds_change), cmocka_unit_test(test_outcome_and_names),
+                cmocka_unit_test(test_state_table),
+                cmocka_unit_test(test_soft),
+                cmocka_unit_test(test_thresholds_change),
+                cmocka_unit_test(test_outcome_and_names),
                 cmocka_unit_test(test_counters_saturate),
+                cmocka_unit_test(test_results_and_perfdata),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,6 +96,17 @@ static void test_broken(void **state) {
                   { "t.conf:1: imds.token_ttl must be between 1 and 21600, not 0" } },
                 { "imds: { token_ttl = 99999999999L; };",
                   { "t.conf:1: imds.token_ttl must be between 1 and 21600, not 99999999999" } },
+                { "http: { listen = [ \"8053\" ]; };",
+                  { "t.conf:1: http.listen: element 1 must be a numeric address and port like "
+                    "\"0.0.0.0:8053\" or \"[::]:8053\" (no host names; port 1-65535), not "
+                    "\"8053\"" } },
+                { "http: {\n allow = [ \"10.0.0.0/8\", \"::1/200\" ]; };",
+                  { "t.conf:2: http.allow: element 2 must be a network like \"10.0.0.0/8\" or "
+                    "\"2001:db8::/32\", or one address, with no bits set past the prefix "
+                    "length, not \"::1/200\"" } },
+                { "http: { listen = \"0.0.0.0:8053\"; };",
+                  { "t.conf:1: http.listen must be an array of strings like [ \"a\", \"b\" ], "
+                    "not a string" } },
                 { "plugins: { timeout = 0.01; };",
                   { "t.conf:1: plugins.timeout must be between 0.1 and 3600 seconds, not 0.01" } },
                 { "plugins: { timeout = \"10s\"; };",
@@ -431,6 +442,9 @@ static void test_defaults(void **state) {
         assert_string_equal(c->hooks.user, "drover");
         assert_string_equal(c->hooks.group, "drover");
         assert_true(c->hooks.poll_interval == 5.0 && c->hooks.launch_timeout == 600.0);
+        assert_int_equal(strv_length(c->http.listen), 0); /* off */
+        assert_int_equal(strv_length(c->http.allow), 0);
+        assert_true(c->http.drain_delay == 0.0);
         assert_int_equal(strv_length(c->hooks.replace_on), 2);
         assert_string_equal(c->hooks.replace_on[0], "instance-retirement");
         assert_string_equal(c->hooks.replace_on[1], "instance-stop");
@@ -487,7 +501,9 @@ static const char full_config[] =
         "         lifecycle_hook_names = { terminate = \"drain\"; launch = \"bootstrap\"; };\n"
         "         on_failure = \"abandon\"; poll_interval = 1; launch_timeout = 100;\n"
         "         replace_on = [ \"rebalance\", \"system-maintenance\" ]; };\n"
-        "status: { group = \"root\"; };\n";
+        "status: { group = \"root\"; };\n"
+        "http: { listen = [ \"0.0.0.0:8053\", \"[::1]:9100\" ]; allow = [ \"10.0.0.0/8\" ];\n"
+        "        drain_delay = 30; };\n";
 
 static void test_every_key(void **state) {
         _cleanup_(config_freep) Config *c = NULL;
@@ -542,6 +558,10 @@ static void test_every_key(void **state) {
         assert_int_equal(strv_length(c->hooks.replace_on), 2);
         assert_string_equal(c->hooks.replace_on[1], "system-maintenance");
         assert_string_equal(c->status.group, "root");
+        assert_int_equal(strv_length(c->http.listen), 2);
+        assert_string_equal(c->http.listen[1], "[::1]:9100");
+        assert_int_equal(strv_length(c->http.allow), 1);
+        assert_true(c->http.drain_delay == 30.0);
 
         assert_int_equal(c->n_checks, 2);
         w = config_find_check(c, "web");
