@@ -32,6 +32,8 @@ struct Run {
 static void on_result(Runner *r, uint64_t id, PluginResult *result, void *userdata) {
         Item *item = userdata;
 
+        if (!result)
+                return; /* a stuck plugin reaped after its result: nothing to report */
         item->result = result;
         if (--item->run->n_pending == 0)
                 (void) sd_event_exit(item->run->event, 0);

@@ -1,16 +1,53 @@
 /* SPDX-License-Identifier: MIT */
 /* `drover config-test [-c FILE]`: validate the configuration the way an image build must. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 
+#include "base/exec-verify.h"
+#include "checks/hooks.h"
 #include "config/config.h"
 #include "base/util.h"
 #include "cli/verbs.h"
 
+/* The events drover runs hooks.d/<event>/ for (drover(8), FILES). */
+static const char *const hook_events[] = {
+        "launch", "terminate", "spot-interruption", "rebalance", "scheduled-event", "unhealthy",
+};
+
+/* Every hook walked as it will be when it runs; a refused one is reported by its path. */
+static int check_hooks(const Config *c) {
+        int bad = 0;
+
+        for (size_t e = 0; e < ELEMENTSOF(hook_events); e++) {
+                _cleanup_strv_free_ char **names = NULL;
+
+                if (hooks_list(c->hooks.dir, hook_events[e], &names) < 0)
+                        return -ENOMEM;
+                for (size_t i = 0; names[i]; i++) {
+                        char path[PATH_MAX], why[EXEC_VERIFY_WHY_MAX];
+                        ExecTarget t;
+                        int r;
+
+                        snprintf(path, sizeof(path), "%s/%s/%s", c->hooks.dir, hook_events[e],
+                                 names[i]);
+                        r = exec_verify_target(path, &t, why);
+                        if (r >= 0) {
+                                safe_close(t.fd);
+                                continue;
+                        }
+                        fprintf(stderr, "%s: refusing to run this hook: %s\n", path, why);
+                        bad++;
+                }
+        }
+        return bad;
+}
+
 static void usage(FILE *f) {
         fprintf(f,
                 "Usage: drover config-test [-c FILE]\n\n"
-                "Checks FILE (default %s) and the conf.d/*.conf beside it.\n"
+                "Checks FILE (default %s) and the conf.d/*.conf beside it,\n"
+                "every program a check runs and every hook in hooks.dir.\n"
                 "Prints \"configuration OK\", or every problem as FILE:LINE: message.\n"
                 "Exit status: 0 valid, 1 invalid, 2 usage error.\n",
                 drover_default_config());
@@ -49,6 +86,8 @@ int verb_config_test(int argc, char *argv[]) {
 
         r = config_load_print(path, flags, false, stderr, &c);
         if (r < 0)
+                return 1;
+        if (check_hooks(c) != 0)
                 return 1;
         fprintf(stderr, "configuration OK\n");
         return 0;

@@ -13,6 +13,7 @@
 
 #include "config/config-schema.h"
 #include "config/config.h"
+#include "base/exec-verify.h"
 #include "base/util.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -352,30 +353,37 @@ static bool check_name_valid(const char *s) {
                          "0123456789_.-") == n;
 }
 
-/* A program a check runs: present and executable (config-test), trusted (as root). */
+/*
+ * A program a check runs: present and executable (config-test), trusted (as root): its
+ * whole path walked as it will be before every run (base/exec-verify.h).
+ */
 static void check_program(Loader *l, const char *file, int line, const char *label,
                           const char *path) {
-        struct stat st;
-        const char *why = NULL;
+        char why[EXEC_VERIFY_WHY_MAX];
+        ExecTarget t;
+        int r;
 
-        if (stat(path, &st) < 0) {
-                if (l->flags & CONFIG_LOAD_CHECK_EXECUTABLES)
-                        add_error(l, file, line, "%scannot run %s: %s", label, path,
-                                  strerror(errno));
+        if (!(l->flags & (CONFIG_LOAD_CHECK_EXECUTABLES | CONFIG_LOAD_REQUIRE_TRUSTED)))
+                return;
+        r = exec_verify_target(path, &t, why);
+        if (r >= 0) {
+                safe_close(t.fd);
                 return;
         }
-        if (l->flags & CONFIG_LOAD_CHECK_EXECUTABLES) {
-                if (!S_ISREG(st.st_mode)) {
-                        add_error(l, file, line, "%s%s is not a regular file", label, path);
-                        return;
-                }
-                if (access(path, X_OK) < 0) {
-                        add_error(l, file, line, "%s%s is not executable", label, path);
-                        return;
-                }
-        }
-        if ((l->flags & CONFIG_LOAD_REQUIRE_TRUSTED) && file_check_trusted(path, &why) == -EPERM)
+        if (r == -ENOMEM)
+                l->oom = true;
+        else if (r == -EPERM && (l->flags & CONFIG_LOAD_REQUIRE_TRUSTED))
                 add_error(l, file, line, "%srefusing to run %s: %s", label, path, why);
+        else if (r == -EPERM || !(l->flags & CONFIG_LOAD_CHECK_EXECUTABLES))
+                return; /* not root: ownership is not judged; missing: reported when run */
+        else if (r == -ENOENT && !strstr(why, "interpreter"))
+                add_error(l, file, line, "%scannot run %s: %s", label, path, strerror(ENOENT));
+        else if (r == -EACCES)
+                add_error(l, file, line, "%s%s %s", label, path,
+                          strstr(why, "executable") ? "is not executable"
+                                                    : "is not a regular file");
+        else
+                add_error(l, file, line, "%scannot run %s: %s", label, path, why);
 }
 
 static void check_validate(Loader *l, const CheckSrc *src, CheckConfig *k, const char *label) {
@@ -432,6 +440,12 @@ static void check_validate(Loader *l, const CheckSrc *src, CheckConfig *k, const
         }
 }
 
+/* Resolved once here: plugins start without NSS lookups. */
+static void resolve_run_as(Loader *l, const char *user, const char *group, RunAs *ret) {
+        if (run_as_resolve(user, group, ret) < 0)
+                l->oom = true;
+}
+
 static void build_check(Loader *l, const CheckSrc *src, CheckConfig *k) {
         const config_setting_t *n = config_setting_get_member(src->s, "name");
         const char *name = n ? config_setting_get_string(n) : NULL;
@@ -449,6 +463,7 @@ static void build_check(Loader *l, const CheckSrc *src, CheckConfig *k) {
         }
         walk(l, src->s, "", src->file, config_check_keys, config_n_check_keys, k, seen, label);
         check_validate(l, src, k, label);
+        resolve_run_as(l, k->user, k->group, &k->run_as);
         for (CheckConfig *o = l->c->checks; o < k; o++)
                 if (streq(o->name, k->name) && *k->name)
                         add_error(l, src->file, line_of(src->s),
@@ -495,6 +510,7 @@ static int load_sources(Loader *l, const char *path, Config **ret) {
         }
         if (!c->hooks.user || !c->hooks.group)
                 return -ENOMEM;
+        resolve_run_as(l, c->hooks.user, c->hooks.group, &c->hooks.run_as);
         c->checks = calloc(l->n_checks ? l->n_checks : 1, sizeof(CheckConfig));
         if (!c->checks)
                 return -ENOMEM;

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "base/macro.h"
 #include "base/nagios.h"
@@ -61,6 +62,20 @@ typedef struct AwsConfig {
         unsigned max_attempts; /* the SDKs' standard mode: 3 */
 } AwsConfig;
 
+/*
+ * A user and group resolved when the config is loaded, so that starting a plugin makes
+ * no NSS lookup (no file reads or sockets in the event loop, nothing glibc-internal in
+ * the child).
+ */
+typedef struct RunAs {
+        bool drop;    /* change credentials: a user is set and drover runs as root */
+        bool unknown; /* the user or group did not exist at load: nothing is run */
+        uid_t uid;
+        gid_t gid;
+        gid_t *groups; /* supplementary groups, the primary one included */
+        size_t n_groups;
+} RunAs;
+
 typedef struct PluginDefaults {
         char *user;                 /* "drover"; "" = do not change user */
         char *group;                /* "drover" */
@@ -93,6 +108,7 @@ typedef struct CheckConfig {
         unsigned rise;              /* 2 */
         char *user;                 /* plugins.user */
         char *group;                /* plugins.group */
+        RunAs run_as;               /* user and group, resolved */
         size_t max_output;          /* plugins.max_output */
         NagiosStatus timeout_state; /* plugins.timeout_state */
         bool has_remediation;
@@ -130,6 +146,7 @@ typedef struct HooksConfig {
         bool abandon_on_failure;   /* on_failure = "abandon" */
         char *user;                /* plugins.user unless set */
         char *group;
+        RunAs run_as;          /* user and group, resolved */
         double poll_interval;  /* 5: IMDS lifecycle/spot/event polling */
         double launch_timeout; /* 600: readiness must pass within this */
         char **replace_on;     /* "rebalance", "instance-retirement", ... */
@@ -184,6 +201,16 @@ int config_load_string(const char *text, const char *name, unsigned flags, Confi
 const CheckConfig *config_find_check(const Config *c, const char *name);
 /* Same definition (all fields but file/line): a reload keeps the check's state. */
 bool check_config_equal(const CheckConfig *a, const CheckConfig *b);
+
+/*
+ * Resolves user (NULL/"" = keep drover's own) and group (NULL/"" = the user's primary
+ * group) with the group database's supplementary groups. Not running as root, nothing
+ * is changed (drop = false). No such user or group: unknown = true (a plugin is then
+ * reported UNKNOWN, as the config may name a user created after drover started).
+ */
+int run_as_resolve(const char *user, const char *group, RunAs *ret);
+int run_as_copy(const RunAs *from, RunAs *ret);
+void run_as_done(RunAs *r);
 
 char *config_error_format(const ConfigError *e); /* malloc'd "file:line: message" */
 void config_errors_clear(ConfigErrors *errors);

@@ -16,8 +16,9 @@ static json_t *check_json(Manager *m, size_t i, uint64_t now) {
         const Check *c = monitor_check(m->monitor, i);
         CheckCounters k = check_counters(c);
         uint64_t last = check_last_run(c);
+        uint64_t stuck = monitor_check_stuck_since(m->monitor, i);
 
-        return json_pack("{s:s,s:s,s:s,s:b,s:i,s:s,s:s,s:I,s:o,s:i,s:i,s:b}", "name", cc->name,
+        return json_pack("{s:s,s:s,s:s,s:b,s:i,s:s,s:s,s:I,s:o,s:i,s:i,s:b,s:o}", "name", cc->name,
                          "role", check_role_to_string(cc->role), "state",
                          check_state_to_string(check_state(c)), "soft", check_is_soft(c), "status",
                          (int) check_last_status(c), "status_name",
@@ -26,7 +27,8 @@ static json_t *check_json(Manager *m, size_t i, uint64_t now) {
                          "last_run_s_ago",
                          last ? json_real((double) (now - last) / USEC_PER_SEC) : json_null(),
                          "successes", (int) k.successes, "failures", (int) k.failures, "running",
-                         monitor_check_running(m->monitor, i));
+                         monitor_check_running(m->monitor, i), "unkillable_since",
+                         stuck ? json_integer((json_int_t) (stuck / USEC_PER_SEC)) : json_null());
 }
 
 static json_t *instance_json(Manager *m) {

@@ -607,8 +607,11 @@ static void test_trusted(void **state) {
         char *dir, sub[300], text[512];
         const char *want[] = {
                 "%s/drover.conf: refusing to use it: writable by group or others",
-                "%s/drover.conf:1: check 'a': refusing to run %s/plugin: writable by group or "
-                "others",
+                "%s/drover.conf:1: check 'a': refusing to run %s/plugin: file %s/plugin is "
+                "writable by group or others",
+                /* the directory counts, not only the file: its owner could swap it */
+                "%s/drover.conf:2: check 'b': refusing to run %s/theirs/plugin: directory "
+                "%s/theirs is not owned by root (uid 65534)",
                 "%s/conf.d/a.conf: refusing to use it: not owned by root",
                 "%s/conf.d: refusing to use it: writable by group or others",
                 NULL,
@@ -620,9 +623,16 @@ static void test_trusted(void **state) {
         dir = make_tree();
         snprintf(sub, sizeof(sub), "%s/conf.d", dir);
         write_at(dir, "plugin", "#!/bin/sh\n", 0777);
+        snprintf(sub, sizeof(sub), "%s/theirs", dir);
+        assert_int_equal(mkdir(sub, 0755), 0);
+        write_at(sub, "plugin", "#!/bin/sh\n", 0755);
+        assert_int_equal(chown(sub, 65534, 65534), 0);
         snprintf(text, sizeof(text),
-                 "checks = ( { name = \"a\"; command = [ \"%s/plugin\" ]; } );\n", dir);
+                 "checks = ( { name = \"a\"; command = [ \"%s/plugin\" ]; },\n"
+                 "{ name = \"b\"; command = [ \"%s/theirs/plugin\" ]; } );\n",
+                 dir, dir);
         write_at(dir, "drover.conf", text, 0666);
+        snprintf(sub, sizeof(sub), "%s/conf.d", dir);
         write_at(sub, "a.conf", "", 0644);
         snprintf(sub, sizeof(sub), "%s/conf.d/a.conf", dir);
         assert_int_equal(chown(sub, 65534, 65534), 0);

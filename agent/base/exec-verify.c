@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "checks/exec-verify.h"
+#include "base/exec-verify.h"
 #include "base/util.h"
 
 #define LINKS_MAX 40
@@ -27,7 +27,7 @@ const char *exec_verify_rule(ExecVerifyKind kind, uid_t owner, mode_t mode, uid_
                 return NULL;
         case EXEC_VERIFY_LINK:
                 /* A symlink's own mode is always 0777 and means nothing. */
-                return owner_ok ? NULL : "is a symlink not owned by root";
+                return owner_ok ? NULL : "is not owned by root";
         case EXEC_VERIFY_FILE:
                 if (!S_ISREG(mode))
                         return "is not a regular file";
@@ -64,13 +64,20 @@ static int refuse(Walk *w, int r, const char *name, const char *fmt, ...) {
 }
 
 static int judge(Walk *w, ExecVerifyKind kind, const struct stat *st, const char *name) {
+        static const char *const kinds[] = { "directory", "symlink", "file" };
         const char *why = exec_verify_rule(kind, st->st_uid, st->st_mode, w->trusted);
+        char what[PATH_MAX + NAME_MAX + 16];
+        /* Not a question of trust: the configured thing is simply not a program. */
+        int r = kind == EXEC_VERIFY_FILE && why && !strstr(why, "owned") && !strstr(why, "writ")
+                        ? -EACCES
+                        : -EPERM;
 
         if (!why)
                 return 0;
+        snprintf(what, sizeof(what), "%s %s", kinds[kind], name);
         if (st->st_uid != 0 && st->st_uid != w->trusted && strstr(why, "owned"))
-                return refuse(w, -EPERM, name, "%s (uid %u)", why, (unsigned) st->st_uid);
-        return refuse(w, -EPERM, name, "%s", why);
+                return refuse(w, r, what, "%s (uid %u)", why, (unsigned) st->st_uid);
+        return refuse(w, r, what, "%s", why);
 }
 
 static int walk_enter(Walk *w, int fd, const char *pos) {
@@ -254,6 +261,11 @@ int exec_verify_target(const char *path, ExecTarget *ret, char why[static EXEC_V
                 return 0;
         }
         ifd = exec_verify_open(ret->interp, why);
+        if (ifd == -ENOENT) {
+                snprintf(why, EXEC_VERIFY_WHY_MAX, "interpreter %s of %.200s not found",
+                         ret->interp, path);
+                return -ENOENT;
+        }
         if (ifd < 0) {
                 char inner[EXEC_VERIFY_WHY_MAX];
                 memcpy(inner, why, sizeof(inner));

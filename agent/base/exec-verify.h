@@ -46,8 +46,9 @@ const char *exec_verify_rule(ExecVerifyKind kind, uid_t owner, mode_t mode, uid_
 /*
  * Walks path (absolute) as described above. On success returns a close-on-exec
  * descriptor of the file opened O_RDONLY (usable with execveat AT_EMPTY_PATH and to
- * read its first line); on refusal -EPERM (or -ENOENT, -ELOOP, ...) with a message for
- * people in why ("directory /opt/x is writable by group or others").
+ * read its first line); on refusal -EPERM (a question of trust), -EACCES (the file is
+ * not a regular executable file), -ENOENT, -ELOOP, ... with a message for people in why
+ * ("directory /opt/x is writable by group or others").
  */
 int exec_verify_open(const char *path, char why[static EXEC_VERIFY_WHY_MAX]);
 
@@ -71,6 +72,7 @@ typedef struct ExecTarget {
 
 /*
  * Verifies path and, for a script, its interpreter (which must not be a script itself).
- * ret->fd is owned by the caller. < 0 with why filled on refusal.
+ * ret->fd is owned by the caller. < 0 with why filled on refusal; -ENOENT with
+ * "interpreter" in why when the #! line names a missing interpreter.
  */
 int exec_verify_target(const char *path, ExecTarget *ret, char why[static EXEC_VERIFY_WHY_MAX]);
