@@ -75,7 +75,10 @@ static Job *job_free(Job *j) {
 DEFINE_TRIVIAL_CLEANUP_FUNC(Job *, job_free)
 
 static size_t slots_used(const Runner *r) {
-        return r->running.n + MIN(r->stuck.n, (size_t) RUNNER_STUCK_SLOTS_MAX);
+        /* Never all of them: one slot at least stays for checks that can run. */
+        size_t cap = MIN((size_t) RUNNER_STUCK_SLOTS_MAX, (size_t) r->concurrency - 1);
+
+        return r->running.n + MIN(r->stuck.n, cap);
 }
 
 static void runner_kick(Runner *r) {

@@ -19,7 +19,7 @@ typedef struct Runner Runner;
  * jobs, and may free the runner. When result->unreaped (the plugin did not die on
  * SIGKILL), the job stays known (runner_cancel works) and the callback runs once more
  * with result NULL when the process has been reaped. A stuck job holds a concurrency
- * slot only while fewer than a small cap (1) are stuck.
+ * slot only up to a small cap (1, and never the last slot).
  */
 typedef void (*runner_done_t)(Runner *r, uint64_t id, PluginResult *result, void *userdata);
 
