@@ -45,7 +45,8 @@ const char *exec_verify_rule(ExecVerifyKind kind, uid_t owner, mode_t mode, uid_
 typedef struct Walk {
         int dir;             /* the verified directory we are in */
         char pos[PATH_MAX];  /* its path, for messages ("" is "/") */
-        char rest[PATH_MAX]; /* what is left to resolve */
+        char rest[PATH_MAX]; /* the path being resolved */
+        size_t off;          /* what is left of it starts here */
         unsigned links;
         uid_t trusted;
         char *why;
@@ -120,6 +121,7 @@ static int walk_link(Walk *w, int fd, const char *name, const char *after) {
             sizeof(next))
                 return refuse(w, -ENAMETOOLONG, name, "leads to a path too long");
         memcpy(w->rest, next, sizeof(next));
+        w->off = 0;
         return target[0] == '/' ? walk_root(w) : 0;
 }
 
@@ -142,7 +144,8 @@ static int walk_file(Walk *w, const struct stat *st, const char *comp, const cha
 }
 
 static int walk_step(Walk *w) {
-        char *p = w->rest + strspn(w->rest, "/"), comp[NAME_MAX + 1], name[PATH_MAX + NAME_MAX + 2];
+        char *p = w->rest + w->off + strspn(w->rest + w->off, "/"), comp[NAME_MAX + 1],
+             name[PATH_MAX + NAME_MAX + 2];
         size_t len = strcspn(p, "/");
         const char *after = p + len + strspn(p + len, "/");
         _cleanup_close_ int fd = -1;
@@ -155,8 +158,7 @@ static int walk_step(Walk *w) {
                 return refuse(w, -ENAMETOOLONG, "a component", "is too long");
         memcpy(comp, p, len);
         comp[len] = 0;
-        memmove(w->rest, after, strlen(after) + 1);
-        after = w->rest;
+        w->off = (size_t) (after - w->rest);
         snprintf(name, sizeof(name), "%s/%s", w->pos, comp);
         if (streq(comp, "."))
                 return *after ? 0 : refuse(w, -EISDIR, name, "is a directory");

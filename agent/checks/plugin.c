@@ -7,10 +7,9 @@
 #include "config/config.h"
 #include "base/exec-verify.h"
 #include "checks/plugin.h"
+#include "checks/reap.h"
 #include "checks/spawn.h"
 #include "base/util.h"
-
-#define PLUGIN_P_PIDFD ((idtype_t) 3) /* glibc 2.36 does not name it */
 
 /* A clean environment: a spartan PATH and a UTF-8 locale, nothing of ours. */
 static char *const plugin_environ[] = {
@@ -124,13 +123,11 @@ static void plugin_stop_watching(Plugin *p) {
         p->fd = safe_close(p->fd);
 }
 
-static bool pidfd_reap(int pidfd);
-
 /* Non-blocking: true when the process is gone (reaped now or before). */
 static bool plugin_reap(Plugin *p) {
         if (p->pid <= 0)
                 return true;
-        if (!pidfd_reap(p->pidfd))
+        if (!reap_pidfd(p->pidfd))
                 return false;
         p->pid = 0;
         p->child = sd_event_source_disable_unref(p->child);
@@ -146,65 +143,13 @@ static void plugin_kill(Plugin *p) {
         p->killed = true;
 }
 
-/*
- * A process that has not exited after SIGKILL is polled with WNOHANG, never waited for
- * (one in D state may never exit). Not by its pidfd: a zombie its real parent may not
- * reap yet (traced by another process) keeps the pidfd readable and would spin the loop.
- */
-#define REAP_POLL_FIRST_USEC (10 * USEC_PER_MSEC)
-#define REAP_POLL_MAX_USEC USEC_PER_SEC
-
-static uint64_t reap_backoff(uint64_t d) {
-        return MIN(d * 4, (uint64_t) REAP_POLL_MAX_USEC);
-}
-
-typedef struct Orphan {
-        int pidfd;
-        uint64_t delay;
-} Orphan;
-
-static bool pidfd_reap(int pidfd) {
-        siginfo_t si = {};
-        int r = waitid(PLUGIN_P_PIDFD, (id_t) pidfd, &si, WEXITED | WNOHANG);
-
-        /* ECHILD: reaped already (the loop does after a child callback). */
-        return r < 0 ? errno == ECHILD || errno == EBADF : si.si_pid != 0;
-}
-
-static void orphan_destroy(void *userdata) {
-        Orphan *o = userdata;
-
-        safe_close(o->pidfd);
-        free(o);
-}
-
-static int on_orphan_poll(sd_event_source *s, uint64_t usec, void *userdata) {
-        Orphan *o = userdata;
-
-        if (pidfd_reap(o->pidfd)) {
-                (void) sd_event_source_set_floating(s, false); /* the loop's ref: freed */
-                return 0;
-        }
-        o->delay = reap_backoff(o->delay);
-        (void) sd_event_source_set_time_relative(s, o->delay);
-        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-}
-
 /* The Plugin goes; the loop keeps polling its process until it can be reaped. */
 static void plugin_hand_to_loop(Plugin *p) {
-        Orphan *o = malloc(sizeof(Orphan));
-        sd_event_source *s = NULL;
-
-        if (!o || sd_event_add_time_relative(p->event, &s, CLOCK_MONOTONIC, REAP_POLL_FIRST_USEC,
-                                             USEC_PER_MSEC, on_orphan_poll, o) < 0) {
-                free(o);
-                return; /* out of memory: a zombie until drover exits */
+        if (reap_in_background(p->event, p->pidfd) >= 0) {
+                p->pidfd = -1;
+                p->pid = 0;
         }
-        *o = (Orphan){ .pidfd = TAKE_FD(p->pidfd), .delay = REAP_POLL_FIRST_USEC };
-        (void) sd_event_source_set_destroy_callback(s, orphan_destroy);
-        (void) sd_event_source_set_floating(s, true);
-        sd_event_source_unref(s);
-        p->pid = 0;
+        /* else out of memory: a zombie until drover exits */
 }
 
 Plugin *plugin_free(Plugin *p) {
@@ -280,7 +225,8 @@ static int on_reap_poll(sd_event_source *s, uint64_t usec, void *userdata) {
         }
         p->reap_delay = reap_backoff(p->reap_delay);
         (void) sd_event_source_set_time_relative(s, p->reap_delay);
-        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
 }
 
 /* Ends the run and hands the result over; p may be freed by the callback. */
