@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* `drover config-test [-c FILE]`: validate the configuration the way an image build must. */
+#include <dirent.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,35 +11,46 @@
 #include "base/util.h"
 #include "cli/verbs.h"
 
-/* The events drover runs hooks.d/<event>/ for (drover(8), FILES). */
-static const char *const hook_events[] = {
-        "launch", "terminate", "spot-interruption", "rebalance", "scheduled-event", "unhealthy",
-};
+static void closedirp(DIR **d) {
+        if (*d)
+                (void) closedir(*d);
+}
 
-/* Every hook walked as it will be when it runs; a refused one is reported by its path. */
-static int check_hooks(const Config *c) {
+/* The hooks of one event directory, walked as they will be when they run. */
+static int check_event_hooks(const char *dir, const char *event) {
+        _cleanup_strv_free_ char **names = NULL;
         int bad = 0;
 
-        for (size_t e = 0; e < ELEMENTSOF(hook_events); e++) {
-                _cleanup_strv_free_ char **names = NULL;
+        if (hooks_list(dir, event, &names) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; names[i]; i++) {
+                char path[PATH_MAX], why[EXEC_VERIFY_WHY_MAX];
+                ExecTarget t;
 
-                if (hooks_list(c->hooks.dir, hook_events[e], &names) < 0)
-                        return -ENOMEM;
-                for (size_t i = 0; names[i]; i++) {
-                        char path[PATH_MAX], why[EXEC_VERIFY_WHY_MAX];
-                        ExecTarget t;
-                        int r;
-
-                        snprintf(path, sizeof(path), "%s/%s/%s", c->hooks.dir, hook_events[e],
-                                 names[i]);
-                        r = exec_verify_target(path, &t, why);
-                        if (r >= 0) {
-                                safe_close(t.fd);
-                                continue;
-                        }
-                        fprintf(stderr, "%s: refusing to run this hook: %s\n", path, why);
-                        bad++;
+                snprintf(path, sizeof(path), "%s/%s/%s", dir, event, names[i]);
+                if (exec_verify_target(path, &t, why) >= 0) {
+                        safe_close(t.fd);
+                        continue;
                 }
+                fprintf(stderr, "%s: refusing to run this hook: %s\n", path, why);
+                bad++;
+        }
+        return bad;
+}
+
+/* Every hooks.d/<event>/ (any event: one drover learns later is checked too). */
+static int check_hooks(const Config *c) {
+        _cleanup_(closedirp) DIR *d = opendir(c->hooks.dir);
+        struct dirent *de;
+        int bad = 0, r;
+
+        while (d && (de = readdir(d))) {
+                if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
+                        continue;
+                r = check_event_hooks(c->hooks.dir, de->d_name);
+                if (r < 0)
+                        return r;
+                bad += r;
         }
         return bad;
 }

@@ -253,3 +253,25 @@ def test_stop_while_a_plugin_is_unkillable(daemon):
         assert time.monotonic() - t0 < 5
     finally:
         kill_tracer(pidfile)
+
+
+# ---- a refused launch hook under on_failure = abandon ----------------------------------
+
+def test_refused_launch_hook_does_not_abandon(daemon_factory):
+    from test_lifecycle import add_hook, completes, hooks_conf, launching, runs as hook_runs
+    d = daemon_factory(instances=1)
+    iid = launching(d, hook_timeout=30)
+    refused = add_hook(d, "launch", "10-group-writable")
+    os.chmod(os.path.join(d.hooks_dir, "launch", "10-group-writable"), 0o775)
+    ran = add_hook(d, "launch", "20-runs")
+    d.start(checks=[d.flag_check("web")],
+            hooks=hooks_conf(on_failure="abandon", launch_timeout=60)).wait_ready()
+    d.wait_for(lambda: completes(d), 20, "CompleteLifecycleAction")
+    # Abandoning would hand the same image, with the same refused hook, to the next
+    # instance: a launch loop. The refusal fails the hook, loudly, and the launch goes on.
+    assert completes(d)[0]["params"]["LifecycleActionResult"] == "CONTINUE"
+    assert hook_runs(refused) == 0 and hook_runs(ran) == 1
+    assert "refused (refusing to run" in d.log()
+    assert "is writable by group or others" in d.log()
+    d.sim.wait_for(lambda st: next(i for i in st["instances"] if i["id"] == iid)["state"]
+                   == "InService", 10)
