@@ -312,8 +312,8 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;
         }
         /* timeout + kill_grace: the result is due now, whether or not the process dies
-         * (one in D state on a hung mount never does). The child source stays to reap
-         * it; until then the caller hears of it again with a NULL result. */
+         * (one in D state on a hung mount never does). plugin_finish polls for it and
+         * tells the caller again, with a NULL result, once it has been reaped. */
         p->duration_usec = now_usec(CLOCK_MONOTONIC) - p->start_usec;
         plugin_kill(p);
         if (p->fd >= 0)
