@@ -12,7 +12,8 @@
 struct HookRun {
         sd_event *event;
         char *user, *group; /* copies: a reload may free the config while hooks run */
-        char *dir;          /* dir/event */
+        RunAs run_as;
+        char *dir; /* dir/event */
         char **names;
         size_t next;
         char **env;
@@ -77,6 +78,7 @@ static void hook_run_free(HookRun *h) {
         free(h->dir);
         free(h->user);
         free(h->group);
+        run_as_done(&h->run_as);
         free(h);
 }
 
@@ -101,22 +103,6 @@ static void on_hook_done(Plugin *p, PluginResult *res, void *userdata) {
                 on_finish(NULL, h); /* in the loop already: finish now */
 }
 
-/* Why a hook file may not be run, or NULL. */
-static const char *untrusted(const char *path) {
-        const char *why = NULL;
-        struct stat st;
-
-        if (stat(path, &st) < 0)
-                return "cannot be read";
-        if (!S_ISREG(st.st_mode))
-                return "is not a regular file";
-        if (!(st.st_mode & 0111))
-                return "is not executable";
-        if (file_check_trusted(path, &why) == -EPERM)
-                return why;
-        return NULL;
-}
-
 static int on_finish(sd_event_source *s, void *userdata) {
         HookRun *h = userdata;
         hooks_done_t done = h->done;
@@ -135,11 +121,11 @@ static int run_next(HookRun *h) {
                 const char *name = h->names[h->next++];
                 _cleanup_free_ char *path = NULL;
                 char *argv[2] = { NULL, NULL };
-                const char *why;
                 PluginSpec spec = {
                         .argv = argv,
                         .user = h->user,
                         .group = h->group,
+                        .run_as = &h->run_as,
                         .timeout = h->timeout,
                         .kill_grace = HOOK_KILL_GRACE,
                         .max_output = HOOK_MAX_OUTPUT,
@@ -151,13 +137,8 @@ static int run_next(HookRun *h) {
                         h->failed++;
                         continue;
                 }
-                why = untrusted(path);
-                if (why) {
-                        h->ran++;
-                        h->failed++;
-                        h->step(name, false, NULL, h->userdata);
-                        continue;
-                }
+                /* plugin_spawn verifies the whole path, hooks.d/<event>/ included, and
+                 * reports a refusal as a result with the reason. */
                 argv[0] = path;
                 if (plugin_spawn(h->event, &spec, on_hook_done, h, &h->plugin) >= 0)
                         return 0;
@@ -187,7 +168,8 @@ int hooks_run(sd_event *e, const HooksConfig *cfg, const char *event, char *cons
         r = hooks_list(cfg->dir, event, &all);
         if (r >= 0 && (asprintf(&h->dir, "%s/%s", cfg->dir, event) < 0 ||
                        !(h->env = strv_copy(env)) || !(h->user = strdup(strempty(cfg->user))) ||
-                       !(h->group = strdup(strempty(cfg->group)))))
+                       !(h->group = strdup(strempty(cfg->group))) ||
+                       run_as_copy(&cfg->run_as, &h->run_as) < 0))
                 r = -ENOMEM;
         if (r < 0) {
                 strv_free(all);

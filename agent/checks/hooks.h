@@ -5,9 +5,10 @@
  * hooks.d/<event>/: executables run one at a time in name order, each with a timeout
  * (killed with its process group when it passes: a failure), exit 0 = success, with the
  * plugin runner's hygiene (own process group, clean environment plus the DROVER_*
- * variables, /dev/null stdin, configured user). Files that are not regular executables,
- * or (as root) not root-owned or writable by group/others, are not run and count as
- * failed: a hook that cannot be trusted must not be silently skipped.
+ * variables, /dev/null stdin, configured user). Each hook's whole path is verified when
+ * it is about to run (base/exec-verify.h: hooks.d and hooks.d/<event>/ included); one
+ * refused is not run and counts as failed, its result UNKNOWN with the reason and
+ * `refused` set: a hook that cannot be trusted must not be silently skipped.
  */
 
 #include <stdbool.h>

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+
 #include "checks/monitor.h"
 #include "base/util.h"
 
@@ -7,9 +9,10 @@ typedef struct Slot {
         const CheckConfig *cfg;
         Check *check;
         sd_event_source *timer;
-        uint64_t job; /* runner job id while running */
-        bool running;
+        uint64_t job;          /* runner job id while running */
+        bool running;          /* also while a stuck plugin is not reaped */
         uint64_t started_usec; /* CLOCK_BOOTTIME */
+        uint64_t stuck_since;  /* CLOCK_REALTIME of the SIGKILL it did not die of; 0 = not */
 } Slot;
 
 struct Monitor {
@@ -38,15 +41,12 @@ static void slot_free(Slot *s) {
 
 static int slot_arm(Slot *s, uint64_t at_usec);
 
-static void on_result(Runner *r, uint64_t id, PluginResult *result, void *userdata) {
-        Slot *s = userdata;
+static void slot_deliver(Slot *s, const PluginResult *result, uint64_t now) {
         Monitor *m = s->monitor;
-        uint64_t now = now_usec(CLOCK_BOOTTIME);
         const char *msg = result->output ? result->output->message : "";
         size_t i;
         int changed;
 
-        s->running = false;
         changed = check_record(s->check, result->status, msg, result->duration_usec, now);
         if (changed >= 0)
                 (void) check_set_perfdata(s->check,
@@ -58,7 +58,41 @@ static void on_result(Runner *r, uint64_t id, PluginResult *result, void *userda
                 ;
         if (i < m->n_slots)
                 m->cb(m, i, result, changed > 0, m->userdata);
+}
+
+static void on_result(Runner *r, uint64_t id, PluginResult *result, void *userdata) {
+        Slot *s = userdata;
+
+        if (!result) {
+                /* The stuck process is gone at last: the next due run starts it again. */
+                s->running = false;
+                s->stuck_since = 0;
+                return;
+        }
+        if (result->unreaped)
+                s->stuck_since = now_usec(CLOCK_REALTIME);
+        else
+                s->running = false;
+        slot_deliver(s, result, now_usec(CLOCK_BOOTTIME));
         plugin_result_free(result);
+}
+
+/* Each interval while stuck: the timeout state again, and no second process. */
+static void slot_still_stuck(Slot *s) {
+        PluginResult res = { .status = s->cfg->timeout_state,
+                             .timed_out = true,
+                             .unreaped = true,
+                             .exit_code = -1 };
+        char msg[160];
+
+        snprintf(msg, sizeof(msg),
+                 "plugin did not die of SIGKILL %.0f s ago (uninterruptible, a hung mount?); "
+                 "not started again until it is gone",
+                 (double) (now_usec(CLOCK_REALTIME) - s->stuck_since) / USEC_PER_SEC);
+        (void) nagios_output_new_message(msg, &res.output);
+        s->started_usec = now_usec(CLOCK_BOOTTIME);
+        slot_deliver(s, &res, s->started_usec);
+        nagios_output_free(res.output);
 }
 
 static int on_due(sd_event_source *src, uint64_t usec, void *userdata) {
@@ -66,6 +100,10 @@ static int on_due(sd_event_source *src, uint64_t usec, void *userdata) {
         PluginSpec spec;
         int r;
 
+        if (s->stuck_since) {
+                slot_still_stuck(s);
+                return 0;
+        }
         if (s->running)
                 return 0;
         plugin_spec_from_check(s->cfg, &spec);
@@ -185,6 +223,10 @@ const Check *monitor_check(const Monitor *m, size_t i) {
 
 bool monitor_check_running(const Monitor *m, size_t i) {
         return i < m->n_slots && m->slots[i]->running;
+}
+
+uint64_t monitor_check_stuck_since(const Monitor *m, size_t i) {
+        return i < m->n_slots ? m->slots[i]->stuck_since : 0;
 }
 
 int monitor_find(const Monitor *m, const char *name) {

@@ -5,7 +5,10 @@
  * The daemon's checks: one timer per check on CLOCK_BOOTTIME, runs through the shared
  * Runner (concurrency limit), results fed to each check's state machine. First runs are
  * spread at random over one interval so a fleet booted together does not fire in step;
- * a check still running when it is due again is not started twice.
+ * a check still running when it is due again is not started twice. A plugin that did not
+ * die of SIGKILL ("stuck": D state on a hung mount) has given its check the timeout
+ * state at timeout + kill_grace; while it is not reaped the check gets the timeout state
+ * again each interval and no second process is started.
  *
  * A reload hands in the new Config: checks whose definition is unchanged keep their
  * state (and their timer), changed or new ones start afresh, removed ones are cancelled.
@@ -40,5 +43,7 @@ size_t monitor_n_checks(const Monitor *m);
 const CheckConfig *monitor_check_config(const Monitor *m, size_t i);
 const Check *monitor_check(const Monitor *m, size_t i);
 bool monitor_check_running(const Monitor *m, size_t i);
+/* CLOCK_REALTIME usec of the SIGKILL check i's plugin did not die of; 0 if none. */
+uint64_t monitor_check_stuck_since(const Monitor *m, size_t i);
 /* Index of the check with this name, or -ENOENT. */
 int monitor_find(const Monitor *m, const char *name);

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "config/config.h"
+#include "base/exec-verify.h"
 #include "checks/plugin.h"
+#include "checks/reap.h"
+#include "checks/spawn.h"
 #include "base/util.h"
 
 /* A clean environment: a spartan PATH and a UTF-8 locale, nothing of ours. */
@@ -18,18 +18,9 @@ static char *const plugin_environ[] = {
         NULL,
 };
 
-#define CHILD_EXIT_EXEC_FAILED 127
 #define PLUGIN_OUTPUT_MAX (64 * 1024 * 1024)
 #define READ_CHUNK 16384
 #define READS_PER_DISPATCH 16 /* a flooding plugin must not starve the loop */
-
-typedef struct Credentials {
-        bool drop;
-        uid_t uid;
-        gid_t gid;
-        gid_t *groups;
-        int n_groups;
-} Credentials;
 
 struct Plugin {
         sd_event *event;
@@ -44,8 +35,14 @@ struct Plugin {
         NagiosStatus timeout_state;
 
         pid_t pid;
+        int pidfd;
         int fd;
         sd_event_source *io, *child, *timer, *defer;
+        sd_event_source *reap; /* polls a process that outlived its result */
+        uint64_t reap_delay;
+        bool killed;    /* SIGKILL sent */
+        bool delivered; /* the result went out while the process was not reaped yet */
+        RunAs run_as;
         char *buf;
         size_t len;
         bool truncated;
@@ -53,6 +50,7 @@ struct Plugin {
         uint64_t start_usec, duration_usec;
 
         char *early_message; /* the plugin cannot run at all */
+        bool refused;        /* ... because its path failed the checks */
         char **env;
         PluginResult *result; /* allocated up front: a result is always delivered */
 };
@@ -71,6 +69,7 @@ void plugin_spec_from_check(const CheckConfig *cc, PluginSpec *ret) {
                 .shell = cc->shell,
                 .user = cc->user,
                 .group = cc->group,
+                .run_as = &cc->run_as,
                 .timeout = cc->timeout,
                 .kill_grace = cc->kill_grace,
                 .max_output = cc->max_output,
@@ -92,28 +91,50 @@ pid_t plugin_pid(const Plugin *p) {
 
 static void plugin_stop_watching(Plugin *p) {
         p->io = sd_event_source_disable_unref(p->io);
-        p->child = sd_event_source_disable_unref(p->child);
         p->timer = sd_event_source_disable_unref(p->timer);
         p->defer = sd_event_source_disable_unref(p->defer);
         p->fd = safe_close(p->fd);
 }
 
-/* Kills what is left of the group and reaps the plugin (a zombie by now, or soon). */
-static void plugin_kill_and_reap(Plugin *p) {
+/* Non-blocking: true when the process is gone (reaped now or before). */
+static bool plugin_reap(Plugin *p) {
+        if (p->pid <= 0)
+                return true;
+        if (!reap_pidfd(p->pidfd))
+                return false;
+        p->pid = 0;
+        p->child = sd_event_source_disable_unref(p->child);
+        p->pidfd = safe_close(p->pidfd);
+        return true;
+}
+
+static void plugin_kill(Plugin *p) {
         if (p->pid <= 0)
                 return;
         (void) kill(-p->pid, SIGKILL);
         (void) kill(p->pid, SIGKILL); /* in case it left its group */
-        while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-        p->pid = 0;
+        p->killed = true;
+}
+
+/* The Plugin goes; the loop keeps polling its process until it can be reaped. */
+static void plugin_hand_to_loop(Plugin *p) {
+        if (reap_in_background(p->event, p->pidfd) >= 0) {
+                p->pidfd = -1;
+                p->pid = 0;
+        }
+        /* else out of memory: a zombie until drover exits */
 }
 
 Plugin *plugin_free(Plugin *p) {
         if (!p)
                 return NULL;
         plugin_stop_watching(p);
-        plugin_kill_and_reap(p);
+        plugin_kill(p);
+        if (!plugin_reap(p))
+                plugin_hand_to_loop(p);
+        p->child = sd_event_source_disable_unref(p->child);
+        p->reap = sd_event_source_disable_unref(p->reap);
+        safe_close(p->pidfd);
         sd_event_unref(p->event);
         free(p->path);
         strv_free(p->argv);
@@ -121,6 +142,7 @@ Plugin *plugin_free(Plugin *p) {
         free(p->early_message);
         plugin_result_free(p->result);
         strv_free(p->env);
+        run_as_done(&p->run_as);
         return mfree(p);
 }
 
@@ -135,6 +157,8 @@ static int result_build(Plugin *p, PluginResult *res) {
         res->raw_len = p->len;
         res->truncated = p->truncated;
         res->timed_out = p->exit.timed_out;
+        res->unreaped = p->pid > 0;
+        res->refused = p->refused;
         res->exit_code = p->exit.exited && !p->early_message ? p->exit.code : -1;
         res->signal = p->exit.exited || p->early_message ? 0 : p->exit.code;
         res->duration_usec = p->duration_usec;
@@ -163,18 +187,43 @@ static int result_build(Plugin *p, PluginResult *res) {
         return r;
 }
 
+static int on_reap_poll(sd_event_source *s, uint64_t usec, void *userdata) {
+        Plugin *p = userdata;
+
+        if (plugin_reap(p)) {
+                /* The process that would not die is gone at last. */
+                p->reap = sd_event_source_disable_unref(p->reap);
+                p->done(p, NULL, p->userdata);
+                return 0;
+        }
+        p->reap_delay = reap_backoff(p->reap_delay);
+        (void) sd_event_source_set_time_relative(s, p->reap_delay);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
 /* Ends the run and hands the result over; p may be freed by the callback. */
 static void plugin_finish(Plugin *p) {
         PluginResult *res = TAKE_PTR(p->result);
 
         plugin_stop_watching(p);
-        plugin_kill_and_reap(p);
+        plugin_kill(p);
+        (void) plugin_reap(p);
         if (result_build(p, res) < 0) {
                 /* Out of memory: the plugin cannot be judged. */
                 res->status = NAGIOS_UNKNOWN;
                 res->broken = true;
                 res->output = nagios_output_free(res->output);
                 (void) nagios_output_new_message("out of memory", &res->output);
+        }
+        p->delivered = true;
+        if (p->pid > 0) {
+                /* Stop watching the pidfd (see REAP_POLL_*), poll instead. */
+                p->child = sd_event_source_disable_unref(p->child);
+                p->reap_delay = REAP_POLL_FIRST_USEC;
+                if (sd_event_add_time_relative(p->event, &p->reap, CLOCK_MONOTONIC, p->reap_delay,
+                                               USEC_PER_MSEC, on_reap_poll, p) < 0)
+                        res->unreaped = false; /* cannot follow it: freed, the loop polls */
         }
         p->done(p, res, p->userdata);
 }
@@ -233,8 +282,16 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 (void) kill(-p->pid, SIGTERM);
                 (void) sd_event_source_set_time_relative(s, sec_to_usec(p->kill_grace));
                 (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-        } else
-                (void) kill(-p->pid, SIGKILL);
+                return 0;
+        }
+        /* timeout + kill_grace: the result is due now, whether or not the process dies
+         * (one in D state on a hung mount never does). plugin_finish polls for it and
+         * tells the caller again, with a NULL result, once it has been reaped. */
+        p->duration_usec = now_usec(CLOCK_MONOTONIC) - p->start_usec;
+        plugin_kill(p);
+        if (p->fd >= 0)
+                (void) plugin_read(p, 64);
+        plugin_finish(p);
         return 0;
 }
 
@@ -243,108 +300,56 @@ static int on_defer(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-static void credentials_done(Credentials *c) {
-        free(c->groups);
-}
+/* Verifies what runs and builds the argv the kernel would have built for a script. */
+static int plugin_prepare_exec(Plugin *p, ExecTarget *t) {
+        char why[EXEC_VERIFY_WHY_MAX];
+        size_t n = strv_length(p->argv), k = 0;
+        char **argv;
+        int r, m = 0;
 
-/* Looked up in the parent: the child must only make syscalls between fork and exec. */
-static int credentials_resolve(const char *user, const char *group, Credentials *c,
-                               char **ret_message) {
-        struct passwd *pw;
-        struct group *gr;
-        int n = 0;
-
-        *c = (Credentials){};
-        if (isempty(user) || geteuid() != 0)
-                return 0;
-        errno = 0;
-        pw = getpwnam(user);
-        if (!pw)
-                return asprintf(ret_message, "cannot run plugin: unknown user '%s'", user) < 0
+        r = exec_verify_target(p->argv[0], t, why);
+        if (r == -ENOMEM)
+                return r;
+        /* The messages of before for what is no question of trust. */
+        if (r == -ENOENT && strstr(why, "interpreter"))
+                m = asprintf(&p->early_message, "cannot exec %s: %s", p->argv[0], strerror(ENOENT));
+        else if (r == -ENOENT)
+                m = asprintf(&p->early_message, "plugin not found: %s", p->argv[0]);
+        else if (r == -EACCES)
+                m = asprintf(&p->early_message, "plugin %s: %s",
+                             strstr(why, "executable") ? "is not executable"
+                                                       : "is not a regular file",
+                             p->argv[0]);
+        if (r == -ENOENT || r == -EACCES)
+                return m < 0 ? -ENOMEM : r;
+        p->refused = r < 0;
+        if (r < 0)
+                return asprintf(&p->early_message, "refusing to run %s: %s", p->argv[0], why) < 0
                                ? -ENOMEM
-                               : -ENOENT;
-        c->uid = pw->pw_uid;
-        c->gid = pw->pw_gid;
-        if (!isempty(group)) {
-                gr = getgrnam(group);
-                if (!gr)
-                        return asprintf(ret_message, "cannot run plugin: unknown group '%s'",
-                                        group) < 0
-                                       ? -ENOMEM
-                                       : -ENOENT;
-                c->gid = gr->gr_gid;
-        }
-        (void) getgrouplist(user, c->gid, NULL, &n);
-        n = MAX(MIN(n, 65536), 1);
-        c->groups = calloc((size_t) n, sizeof(gid_t));
-        if (!c->groups)
-                return -ENOMEM;
-        if (getgrouplist(user, c->gid, c->groups, &n) < 0) {
-                c->groups[0] = c->gid;
-                n = 1;
-        }
-        c->n_groups = n;
-        c->drop = true;
-        return 0;
-}
-
-/* Checked before forking so the common mistakes get a clear message. */
-static int plugin_check_file(const char *path, char **ret_message) {
-        struct stat st;
-        int r;
-
-        if (stat(path, &st) < 0) {
-                if (errno == ENOENT)
-                        r = asprintf(ret_message, "plugin not found: %s", path);
-                else
-                        r = asprintf(ret_message, "cannot access plugin %s: %s", path,
-                                     strerror(errno));
-        } else if (!S_ISREG(st.st_mode))
-                r = asprintf(ret_message, "plugin is not a regular file: %s", path);
-        else if (!(st.st_mode & 0111))
-                r = asprintf(ret_message, "plugin is not executable: %s", path);
-        else
+                               : r;
+        if (!t->script)
                 return 0;
-        return r < 0 ? -ENOMEM : -EINVAL;
-}
-
-__attribute__((noreturn)) static void child_exec(const Plugin *p, int out_w, int err_w, int devnull,
-                                                 const Credentials *c) {
-        /* All-zero is SIG_DFL with no flags in every architecture's kernel layout. */
-        uint64_t kernel_sigaction_dfl[8] = {};
-        sigset_t ss;
-        int e;
-
-        /* Raw syscall: glibc refuses its reserved real-time signals, which may have
-         * been inherited as ignored and must not be passed on. */
-        for (int sig = 1; sig < _NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) syscall(SYS_rt_sigaction, sig, kernel_sigaction_dfl, NULL,
-                                       (size_t) (_NSIG / 8));
-        sigemptyset(&ss);
-        if (sigprocmask(SIG_SETMASK, &ss, NULL) < 0 || setpgid(0, 0) < 0)
-                goto fail;
-        /* All three are >= 3 (see fd_above_stdio), so dup2 cannot clobber one another. */
-        if (dup2(devnull, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0 ||
-            dup2(out_w, STDERR_FILENO) < 0)
-                goto fail;
-        if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-                long max = MIN(sysconf(_SC_OPEN_MAX), 65536L);
-
-                for (int fd = 3; fd < max; fd++)
-                        (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
-        }
-        if (c->drop &&
-            (setgroups((size_t) c->n_groups, c->groups) < 0 ||
-             setresgid(c->gid, c->gid, c->gid) < 0 || setresuid(c->uid, c->uid, c->uid) < 0))
-                goto fail;
-        if (chdir("/") < 0)
-                goto fail;
-        execve(p->path, p->argv, p->env);
-fail:
-        e = errno;
-        (void) !write(err_w, &e, sizeof(e));
-        _exit(CHILD_EXIT_EXEC_FAILED);
+        /* interp [arg] path args...: $0 is the verified path (scripts find their files by
+         * it); the interpreter opens it by name again, which only root could exploit as
+         * every directory on the way is root's. */
+        argv = calloc(n + 3, sizeof(char *));
+        if (!argv)
+                return -ENOMEM;
+        argv[k++] = strdup(t->interp);
+        if (t->has_arg)
+                argv[k++] = strdup(t->arg);
+        for (size_t i = 0; i < n; i++)
+                argv[k++] = p->argv[i];
+        for (size_t i = 0; i < k - n; i++)
+                if (!argv[i]) {
+                        for (size_t j = 0; j < k - n; j++)
+                                free(argv[j]);
+                        free(argv);
+                        return -ENOMEM;
+                }
+        free(p->argv);
+        p->argv = argv;
+        return 0;
 }
 
 /* Moves fd to >= 3 (close-on-exec) so that a process started without stdio is safe. */
@@ -411,6 +416,8 @@ static int plugin_copy_spec(Plugin *p, const PluginSpec *spec) {
         p->env = plugin_environment(spec->env);
         if (!p->path || !p->buf || !p->result || !p->env)
                 return -ENOMEM;
+        if (spec->run_as && run_as_copy(spec->run_as, &p->run_as) < 0)
+                return -ENOMEM;
         p->timeout = spec->timeout;
         p->kill_grace = spec->kill_grace;
         p->timeout_state = spec->timeout_state;
@@ -427,11 +434,11 @@ static int block_sigchld(void) {
         return 0;
 }
 
-/* fork + exec; on return the child runs (or failed to exec: p->exit.exec_errno). */
-static int plugin_fork(Plugin *p, const Credentials *c) {
-        _cleanup_close_ int devnull = -1, out_r = -1, out_w = -1, err_r = -1, err_w = -1;
-        int pipes[2], e = 0;
-        ssize_t n;
+/* Starts the verified program; on return it runs (or could not exec: exit.exec_errno). */
+static int plugin_start(Plugin *p, const ExecTarget *t) {
+        _cleanup_close_ int devnull = -1, out_r = -1, out_w = -1;
+        int pipes[2], e = 0, r;
+        SpawnSpec s;
 
         devnull = fd_above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY));
         if (devnull < 0)
@@ -439,31 +446,22 @@ static int plugin_fork(Plugin *p, const Credentials *c) {
         if (pipe2(pipes, O_CLOEXEC) < 0)
                 return negative_errno();
         out_r = pipes[0], out_w = fd_above_stdio(pipes[1]);
-        if (pipe2(pipes, O_CLOEXEC) < 0)
-                return negative_errno();
-        err_r = pipes[0], err_w = fd_above_stdio(pipes[1]);
-        if (out_w < 0 || err_w < 0 || fcntl(out_r, F_SETFL, O_NONBLOCK) < 0)
+        if (out_w < 0 || fcntl(out_r, F_SETFL, O_NONBLOCK) < 0)
                 return -EMFILE;
-
+        s = (SpawnSpec){
+                .exec_fd = t->fd,
+                .argv = p->argv,
+                .env = p->env,
+                .stdin_fd = devnull,
+                .stdout_fd = out_w,
+                .run_as = &p->run_as,
+        };
         p->start_usec = now_usec(CLOCK_MONOTONIC);
-        p->pid = fork();
-        if (p->pid < 0) {
-                p->pid = 0;
-                return negative_errno();
-        }
-        if (p->pid == 0)
-                child_exec(p, out_w, err_w, devnull, c);
-
-        /* Also here, so the group exists before we might signal it (no race with the child). */
-        (void) setpgid(p->pid, p->pid);
-        err_w = safe_close(err_w);
-        out_w = safe_close(out_w);
-        /* Only syscalls run between fork and exec, so this read returns at once. */
-        do
-                n = read(err_r, &e, sizeof(e));
-        while (n < 0 && errno == EINTR);
-        if (n == (ssize_t) sizeof(e))
-                p->exit.exec_errno = e > 0 ? e : EIO;
+        r = spawn_start(&s, &p->pid, &p->pidfd, &e);
+        if (r < 0)
+                return r;
+        if (e > 0)
+                p->exit.exec_errno = e;
         p->fd = TAKE_FD(out_r);
         return 0;
 }
@@ -471,13 +469,13 @@ static int plugin_fork(Plugin *p, const Credentials *c) {
 int plugin_spawn(sd_event *e, const PluginSpec *spec, plugin_done_t done, void *userdata,
                  Plugin **ret) {
         _cleanup_(plugin_freep) Plugin *p = NULL;
-        _cleanup_(credentials_done) Credentials c = {};
+        ExecTarget t = { .fd = -1 };
         int r;
 
         p = calloc(1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
-        p->fd = -1;
+        p->fd = p->pidfd = -1;
         p->event = sd_event_ref(e);
         p->done = done;
         p->userdata = userdata;
@@ -485,9 +483,14 @@ int plugin_spawn(sd_event *e, const PluginSpec *spec, plugin_done_t done, void *
         if (r < 0)
                 return r;
 
-        r = spec->shell ? 0 : plugin_check_file(p->path, &p->early_message);
-        if (r >= 0)
-                r = credentials_resolve(spec->user, spec->group, &c, &p->early_message);
+        if (p->run_as.unknown)
+                r = asprintf(&p->early_message,
+                             "cannot run plugin: unknown user '%s' or group '%s'",
+                             strempty(spec->user), strempty(spec->group)) < 0
+                            ? -ENOMEM
+                            : -ENOENT;
+        else
+                r = plugin_prepare_exec(p, &t);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
@@ -499,21 +502,22 @@ int plugin_spawn(sd_event *e, const PluginSpec *spec, plugin_done_t done, void *
         }
 
         r = block_sigchld();
+        if (r >= 0)
+                r = plugin_start(p, &t);
+        safe_close(t.fd);
         if (r < 0)
                 return r;
-        r = plugin_fork(p, &c);
+        r = sd_event_add_child_pidfd(e, &p->child, p->pidfd, WEXITED, on_child, p);
         if (r < 0)
-                return r;
+                return r; /* plugin_free kills the child and the loop reaps it */
         r = sd_event_add_io(e, &p->io, p->fd, EPOLLIN, on_io, p);
         if (r >= 0) /* read the pipe before handling the exit */
                 r = sd_event_source_set_priority(p->io, SD_EVENT_PRIORITY_NORMAL - 1);
         if (r >= 0)
-                r = sd_event_add_child(e, &p->child, p->pid, WEXITED, on_child, p);
-        if (r >= 0)
                 r = sd_event_add_time_relative(e, &p->timer, CLOCK_MONOTONIC,
                                                sec_to_usec(p->timeout), USEC_PER_MSEC, on_timer, p);
         if (r < 0)
-                return r; /* plugin_free kills and reaps the child */
+                return r; /* plugin_free kills the child and the loop reaps it */
         *ret = TAKE_PTR(p);
         return 0;
 }

@@ -2,6 +2,10 @@
 #include "checks/runner.h"
 #include "base/util.h"
 
+/* Stuck processes (SIGKILL sent, not reaped) count against the concurrency limit up to
+ * this many: a hung mount still slows the machine, but other checks keep running. */
+#define RUNNER_STUCK_SLOTS_MAX 1
+
 typedef struct Job Job;
 
 struct Job {
@@ -10,6 +14,7 @@ struct Job {
         char **argv;
         char **env;
         char *user, *group;
+        RunAs run_as;
         PluginResult *spare; /* for "cannot start": a result is always delivered */
         PluginSpec spec;     /* points into the copies above */
         runner_done_t done;
@@ -28,7 +33,7 @@ struct Runner {
         sd_event_source *kick; /* starts queued jobs from the loop, never from a caller */
         unsigned concurrency;
         uint64_t next_id;
-        JobList queued, running;
+        JobList queued, running, stuck;
 };
 
 static void list_append(JobList *l, Job *j) {
@@ -64,12 +69,20 @@ static Job *job_free(Job *j) {
         plugin_result_free(j->spare);
         free(j->user);
         free(j->group);
+        run_as_done(&j->run_as);
         return mfree(j);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Job *, job_free)
 
+static size_t slots_used(const Runner *r) {
+        /* Never all of them: one slot at least stays for checks that can run. */
+        size_t cap = MIN((size_t) RUNNER_STUCK_SLOTS_MAX, (size_t) r->concurrency - 1);
+
+        return r->running.n + MIN(r->stuck.n, cap);
+}
+
 static void runner_kick(Runner *r) {
-        if (r->queued.n > 0 && r->running.n < r->concurrency)
+        if (r->queued.n > 0 && slots_used(r) < r->concurrency)
                 (void) sd_event_source_set_enabled(r->kick, SD_EVENT_ONESHOT);
 }
 
@@ -87,7 +100,29 @@ static void job_deliver(Job *j, PluginResult *res) {
 }
 
 static void on_plugin_done(Plugin *p, PluginResult *res, void *userdata) {
-        job_deliver(userdata, res);
+        Job *j = userdata;
+        Runner *r = j->runner;
+
+        if (res && res->unreaped) {
+                /* The result goes out now; the job waits, out of the slots, for the reap. */
+                list_remove(&r->running, j);
+                list_append(&r->stuck, j);
+                runner_kick(r);
+                j->done(r, j->id, res, j->userdata);
+                return;
+        }
+        if (!res) {
+                runner_done_t done = j->done;
+                void *ud = j->userdata;
+                uint64_t id = j->id;
+
+                list_remove(&r->stuck, j);
+                job_free(j);
+                runner_kick(r);
+                done(r, id, NULL, ud);
+                return;
+        }
+        job_deliver(j, res);
 }
 
 /* fork failed and the like: still one result per job. */
@@ -107,7 +142,7 @@ static PluginResult *result_cannot_start(Job *j, int err) {
 static int on_kick(sd_event_source *s, void *userdata) {
         Runner *r = userdata;
 
-        while (r->queued.n > 0 && r->running.n < r->concurrency) {
+        while (r->queued.n > 0 && slots_used(r) < r->concurrency) {
                 Job *j = r->queued.head;
                 int k;
 
@@ -150,6 +185,10 @@ void runner_cancel_all(Runner *r) {
                 list_remove(&r->running, j);
                 job_free(j);
         }
+        while ((j = r->stuck.head)) {
+                list_remove(&r->stuck, j);
+                job_free(j);
+        }
 }
 
 Runner *runner_free(Runner *r) {
@@ -181,6 +220,9 @@ int runner_submit(Runner *r, const PluginSpec *spec, runner_done_t done, void *u
         j->spec.env = j->env;
         j->spec.user = j->user;
         j->spec.group = j->group;
+        if (spec->run_as && run_as_copy(spec->run_as, &j->run_as) < 0)
+                return -ENOMEM;
+        j->spec.run_as = spec->run_as ? &j->run_as : NULL;
         j->runner = r;
         j->id = r->next_id++;
         j->done = done;
@@ -207,6 +249,9 @@ int runner_cancel(Runner *r, uint64_t id) {
         else if ((j = list_find(&r->running, id))) {
                 list_remove(&r->running, j);
                 runner_kick(r);
+        } else if ((j = list_find(&r->stuck, id))) {
+                list_remove(&r->stuck, j);
+                runner_kick(r);
         } else
                 return -ENOENT;
         job_free(j);
@@ -220,6 +265,10 @@ void runner_set_concurrency(Runner *r, unsigned concurrency) {
 
 size_t runner_n_running(const Runner *r) {
         return r->running.n;
+}
+
+size_t runner_n_stuck(const Runner *r) {
+        return r->stuck.n;
 }
 
 size_t runner_n_queued(const Runner *r) {

@@ -14,9 +14,12 @@
 typedef struct Runner Runner;
 
 /*
- * A result, owned by the callee (never NULL; result->output is NULL only if memory ran
- * out). Called from the event loop, never from inside runner_submit. The callee may
- * submit and cancel jobs, and may free the runner.
+ * A result, owned by the callee (result->output is NULL only if memory ran out). Called
+ * from the event loop, never from inside runner_submit. The callee may submit and cancel
+ * jobs, and may free the runner. When result->unreaped (the plugin did not die on
+ * SIGKILL), the job stays known (runner_cancel works) and the callback runs once more
+ * with result NULL when the process has been reaped. A stuck job holds a concurrency
+ * slot only up to a small cap (1, and never the last slot).
  */
 typedef void (*runner_done_t)(Runner *r, uint64_t id, PluginResult *result, void *userdata);
 
@@ -40,3 +43,4 @@ void runner_cancel_all(Runner *r);
 void runner_set_concurrency(Runner *r, unsigned concurrency);
 size_t runner_n_running(const Runner *r);
 size_t runner_n_queued(const Runner *r);
+size_t runner_n_stuck(const Runner *r); /* SIGKILL sent, not reaped yet */

@@ -38,6 +38,8 @@ static void print_row(const Run *run, const Item *item);
 static void on_result(Runner *r, uint64_t id, PluginResult *result, void *userdata) {
         Item *item = userdata;
 
+        if (!result)
+                return; /* a stuck plugin reaped after its result: nothing to report */
         item->result = result;
         /* The slowest check must not hide the others: print each as it ends. */
         if (item->run->rows && result && result->output)

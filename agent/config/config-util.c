@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The small public helpers of config.h: freeing, lookups, comparison, names, messages. */
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <strings.h>
 
@@ -11,6 +13,7 @@ static void check_done(CheckConfig *k) {
         strv_free(k->command);
         free(k->user);
         free(k->group);
+        run_as_done(&k->run_as);
         free(k->remediate.restart_unit);
         strv_free(k->remediate.exec);
         free(k->file);
@@ -37,6 +40,7 @@ void config_free(Config *c) {
         free(c->hooks.launch_hook_name);
         free(c->hooks.user);
         free(c->hooks.group);
+        run_as_done(&c->hooks.run_as);
         strv_free(c->hooks.replace_on);
         strv_free(c->http.listen);
         strv_free(c->http.allow);
@@ -138,4 +142,65 @@ int config_load_print(const char *path, unsigned flags, bool optional, FILE *f, 
                 fprintf(f, "%s: %s\n", path, strerror(-r));
         config_errors_clear(&errors);
         return r;
+}
+
+#define RUN_AS_GROUPS_MAX 65536
+
+int run_as_resolve(const char *user, const char *group, RunAs *ret) {
+        char buf[16384];
+        struct passwd pw, *pwr = NULL;
+        struct group gr, *grr = NULL;
+        _cleanup_free_ gid_t *groups = NULL;
+        RunAs r = {};
+        int n = 0;
+
+        if (isempty(user) || geteuid() != 0) {
+                *ret = r;
+                return 0;
+        }
+        if (getpwnam_r(user, &pw, buf, sizeof(buf), &pwr) != 0 || !pwr) {
+                *ret = (RunAs){ .unknown = true };
+                return 0;
+        }
+        r.uid = pw.pw_uid;
+        r.gid = pw.pw_gid;
+        if (!isempty(group)) {
+                if (getgrnam_r(group, &gr, buf, sizeof(buf), &grr) != 0 || !grr) {
+                        *ret = (RunAs){ .unknown = true };
+                        return 0;
+                }
+                r.gid = gr.gr_gid;
+        }
+        (void) getgrouplist(user, r.gid, NULL, &n);
+        n = MAX(MIN(n, RUN_AS_GROUPS_MAX), 1);
+        groups = calloc((size_t) n, sizeof(gid_t));
+        if (!groups)
+                return -ENOMEM;
+        if (getgrouplist(user, r.gid, groups, &n) < 0) {
+                groups[0] = r.gid;
+                n = 1;
+        }
+        r.drop = true;
+        r.groups = TAKE_PTR(groups);
+        r.n_groups = (size_t) n;
+        *ret = r;
+        return 0;
+}
+
+int run_as_copy(const RunAs *from, RunAs *ret) {
+        RunAs r = *from;
+
+        if (from->n_groups > 0) {
+                r.groups = calloc(from->n_groups, sizeof(gid_t));
+                if (!r.groups)
+                        return -ENOMEM;
+                memcpy(r.groups, from->groups, from->n_groups * sizeof(gid_t));
+        }
+        *ret = r;
+        return 0;
+}
+
+void run_as_done(RunAs *r) {
+        if (r)
+                r->groups = mfree(r->groups);
 }

@@ -14,6 +14,7 @@
 #include "config/config-scan.h"
 #include "config/config-schema.h"
 #include "config/config.h"
+#include "base/exec-verify.h"
 #include "base/util.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -388,30 +389,37 @@ static bool check_name_valid(const char *s) {
                          "0123456789_.-") == n;
 }
 
-/* A program a check runs: present and executable (config-test), trusted (as root). */
+/*
+ * A program a check runs: present and executable (config-test), trusted (as root): its
+ * whole path walked as it will be before every run (base/exec-verify.h).
+ */
 static void check_program(Loader *l, const char *file, int line, const char *label,
                           const char *path) {
-        struct stat st;
-        const char *why = NULL;
+        char why[EXEC_VERIFY_WHY_MAX];
+        ExecTarget t;
+        int r;
 
-        if (stat(path, &st) < 0) {
-                if (l->flags & CONFIG_LOAD_CHECK_EXECUTABLES)
-                        add_error(l, file, line, "%scannot run %s: %s", label, path,
-                                  strerror(errno));
+        if (!(l->flags & (CONFIG_LOAD_CHECK_EXECUTABLES | CONFIG_LOAD_REQUIRE_TRUSTED)))
+                return;
+        r = exec_verify_target(path, &t, why);
+        if (r >= 0) {
+                safe_close(t.fd);
                 return;
         }
-        if (l->flags & CONFIG_LOAD_CHECK_EXECUTABLES) {
-                if (!S_ISREG(st.st_mode)) {
-                        add_error(l, file, line, "%s%s is not a regular file", label, path);
-                        return;
-                }
-                if (access(path, X_OK) < 0) {
-                        add_error(l, file, line, "%s%s is not executable", label, path);
-                        return;
-                }
-        }
-        if ((l->flags & CONFIG_LOAD_REQUIRE_TRUSTED) && file_check_trusted(path, &why) == -EPERM)
+        if (r == -ENOMEM)
+                l->oom = true;
+        else if (r == -EPERM && (l->flags & CONFIG_LOAD_REQUIRE_TRUSTED))
                 add_error(l, file, line, "%srefusing to run %s: %s", label, path, why);
+        else if (r == -EPERM || !(l->flags & CONFIG_LOAD_CHECK_EXECUTABLES))
+                return; /* not root: ownership is not judged; missing: reported when run */
+        else if (r == -ENOENT && !strstr(why, "interpreter"))
+                add_error(l, file, line, "%scannot run %s: %s", label, path, strerror(ENOENT));
+        else if (r == -EACCES)
+                add_error(l, file, line, "%s%s %s", label, path,
+                          strstr(why, "executable") ? "is not executable"
+                                                    : "is not a regular file");
+        else
+                add_error(l, file, line, "%scannot run %s: %s", label, path, why);
 }
 
 /* Stands for a user taken from plugins.user, which was checked there already. */
@@ -429,12 +437,13 @@ static const Seen *seen_key(const Seen *seen, const KeyDef *t, size_t n, const c
  * user/group of plugins, hooks or a check, resolved to ids (the same rules for a default
  * as for a value written out). what: "plugins." or "check 'a': ", for messages.
  */
+/* Validation only: the credentials to run with are resolve_run_as()'s. */
 static void resolve_user(Loader *l, const char *what, const char *user, const char *group,
-                         const Seen *user_seen, const Seen *group_seen, uid_t *uid, gid_t *gid) {
+                         const Seen *user_seen, const Seen *group_seen) {
+        uid_t uid;
+        gid_t gid;
         int r;
 
-        *uid = (uid_t) -1;
-        *gid = (gid_t) -1;
         if (isempty(user)) {
                 /* A default group goes with the default user; one written out means a user
                  * was meant to run with it. */
@@ -445,7 +454,7 @@ static void resolve_user(Loader *l, const char *what, const char *user, const ch
                                   what, group);
                 return;
         }
-        r = config_resolve_credentials(user, group, uid, gid);
+        r = config_resolve_credentials(user, group, &uid, &gid);
         /* Values written out were reported where they stand (config_check_string); a
          * default, or a source that did not parse, is reported here or not at all. */
         if (r == 0 || !l->all_parsed)
@@ -516,6 +525,12 @@ static void check_validate(Loader *l, const CheckSrc *src, CheckConfig *k, const
         }
 }
 
+/* Resolved once here: plugins start without NSS lookups. */
+static void resolve_run_as(Loader *l, const char *user, const char *group, RunAs *ret) {
+        if (run_as_resolve(user, group, ret) < 0)
+                l->oom = true;
+}
+
 static void build_check(Loader *l, const CheckSrc *src, CheckConfig *k) {
         const config_setting_t *n = config_setting_get_member(src->s, "name");
         const char *name = n ? config_setting_get_string(n) : NULL;
@@ -535,8 +550,8 @@ static void build_check(Loader *l, const CheckSrc *src, CheckConfig *k) {
         check_validate(l, src, k, label);
         resolve_user(l, label, k->user, k->group,
                      seen_key(seen, config_check_keys, config_n_check_keys, "user", true),
-                     seen_key(seen, config_check_keys, config_n_check_keys, "group", true), &k->uid,
-                     &k->gid);
+                     seen_key(seen, config_check_keys, config_n_check_keys, "group", true));
+        resolve_run_as(l, k->user, k->group, &k->run_as);
         for (CheckConfig *o = l->c->checks; o < k; o++)
                 if (streq(o->name, k->name) && *k->name)
                         add_error(l, src->file, line_of(src->s),
@@ -589,12 +604,11 @@ static int load_sources(Loader *l, const char *path, Config **ret) {
         resolve_user(
                 l, "plugins.", c->plugins.user, c->plugins.group,
                 seen_key(seen, config_global_keys, config_n_global_keys, "plugins.user", false),
-                seen_key(seen, config_global_keys, config_n_global_keys, "plugins.group", false),
-                &c->plugins.uid, &c->plugins.gid);
+                seen_key(seen, config_global_keys, config_n_global_keys, "plugins.group", false));
         resolve_user(l, "hooks.", c->hooks.user, c->hooks.group,
                      seen_key(seen, config_global_keys, config_n_global_keys, "hooks.user", true),
-                     seen_key(seen, config_global_keys, config_n_global_keys, "hooks.group", true),
-                     &c->hooks.uid, &c->hooks.gid);
+                     seen_key(seen, config_global_keys, config_n_global_keys, "hooks.group", true));
+        resolve_run_as(l, c->hooks.user, c->hooks.group, &c->hooks.run_as);
         c->checks = calloc(l->n_checks ? l->n_checks : 1, sizeof(CheckConfig));
         if (!c->checks)
                 return -ENOMEM;

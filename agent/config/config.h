@@ -66,11 +66,23 @@ typedef struct AwsConfig {
         unsigned max_attempts; /* the SDKs' standard mode: 3 */
 } AwsConfig;
 
+/*
+ * A user and group resolved when the config is loaded, so that starting a plugin makes
+ * no NSS lookup (no file reads or sockets in the event loop, nothing glibc-internal in
+ * the child).
+ */
+typedef struct RunAs {
+        bool drop;    /* change credentials: a user is set and drover runs as root */
+        bool unknown; /* the user or group did not exist at load: nothing is run */
+        uid_t uid;
+        gid_t gid;
+        gid_t *groups; /* supplementary groups, the primary one included */
+        size_t n_groups;
+} RunAs;
+
 typedef struct PluginDefaults {
         char *user;                 /* "drover"; "" = do not change user */
         char *group;                /* "drover" */
-        uid_t uid;                  /* user resolved at load; (uid_t) -1 for "" */
-        gid_t gid;                  /* group, else the user's primary; (gid_t) -1 for "" */
         double timeout;             /* 10 */
         double kill_grace;          /* 2: TERM, then KILL this much later */
         size_t max_output;          /* 65536 bytes of stdout+stderr */
@@ -90,18 +102,17 @@ typedef struct Remediation {
 
 typedef struct CheckConfig {
         char *name;
-        CheckRole role;    /* liveness */
-        char **command;    /* argv, non-empty; argv[0] absolute path */
-        bool shell;        /* run command[0] with /bin/sh -c */
-        double interval;   /* 30 */
-        double timeout;    /* plugins.timeout */
-        double kill_grace; /* plugins.kill_grace */
-        unsigned fall;     /* 3 */
-        unsigned rise;     /* 2 */
-        char *user;        /* plugins.user */
-        char *group;       /* plugins.group */
-        uid_t uid;         /* user and group resolved at load, as in plugins */
-        gid_t gid;
+        CheckRole role;             /* liveness */
+        char **command;             /* argv, non-empty; argv[0] absolute path */
+        bool shell;                 /* run command[0] with /bin/sh -c */
+        double interval;            /* 30 */
+        double timeout;             /* plugins.timeout */
+        double kill_grace;          /* plugins.kill_grace */
+        unsigned fall;              /* 3 */
+        unsigned rise;              /* 2 */
+        char *user;                 /* plugins.user */
+        char *group;                /* plugins.group */
+        RunAs run_as;               /* user and group, resolved */
         size_t max_output;          /* plugins.max_output */
         NagiosStatus timeout_state; /* plugins.timeout_state */
         bool has_remediation;
@@ -146,8 +157,7 @@ typedef struct HooksConfig {
         bool abandon_on_failure;   /* on_failure = "abandon" */
         char *user;                /* plugins.user unless set */
         char *group;
-        uid_t uid; /* user and group resolved at load, as in plugins */
-        gid_t gid;
+        RunAs run_as;          /* user and group, resolved */
         double poll_interval;  /* 5: IMDS lifecycle/spot/event polling */
         double launch_timeout; /* 600: readiness must pass within this */
         char **replace_on;     /* "rebalance", "instance-retirement", ... */
@@ -217,6 +227,16 @@ const CheckConfig *config_find_check(const Config *c, const char *name);
  * remediation and the rest apply to the running state.
  */
 bool check_config_keeps_state(const CheckConfig *a, const CheckConfig *b);
+
+/*
+ * Resolves user (NULL/"" = keep drover's own) and group (NULL/"" = the user's primary
+ * group) with the group database's supplementary groups. Not running as root, nothing
+ * is changed (drop = false). No such user or group: unknown = true (a plugin is then
+ * reported UNKNOWN, as the config may name a user created after drover started).
+ */
+int run_as_resolve(const char *user, const char *group, RunAs *ret);
+int run_as_copy(const RunAs *from, RunAs *ret);
+void run_as_done(RunAs *r);
 
 char *config_error_format(const ConfigError *e); /* malloc'd "file:line: message" */
 void config_errors_clear(ConfigErrors *errors);

@@ -44,12 +44,13 @@ static json_t *check_json(Manager *m, size_t i, uint64_t now, const char *wide) 
         const Check *c = monitor_check(m->monitor, i);
         CheckCounters k = check_counters(c);
         uint64_t last = check_last_run(c);
+        uint64_t stuck = monitor_check_stuck_since(m->monitor, i);
         const char *out = check_last_output(c);
         bool cut = false;
         json_t *o = output_json(out, wide && streq(wide, cc->name), &cut);
 
         json_t *d =
-                json_pack("{s:s,s:s,s:s,s:b,s:i,s:s,s:o,s:b,s:I,s:I,s:o,s:i,s:i,s:b}", "name",
+                json_pack("{s:s,s:s,s:s,s:b,s:i,s:s,s:o,s:b,s:I,s:I,s:o,s:i,s:i,s:b,s:o}", "name",
                           cc->name, "role", check_role_to_string(cc->role), "state",
                           check_state_to_string(check_state(c)), "soft", check_is_soft(c), "status",
                           (int) check_last_status(c), "status_name",
@@ -58,7 +59,8 @@ static json_t *check_json(Manager *m, size_t i, uint64_t now, const char *wide) 
                           (json_int_t) (check_last_duration(c) / USEC_PER_MSEC), "last_run_s_ago",
                           last ? json_real((double) (now - last) / USEC_PER_SEC) : json_null(),
                           "successes", (int) k.successes, "failures", (int) k.failures, "running",
-                          monitor_check_running(m->monitor, i));
+                          monitor_check_running(m->monitor, i), "unkillable_since",
+                          stuck ? json_integer((json_int_t) (stuck / USEC_PER_SEC)) : json_null());
         if (d)
                 check_extra_json(d, c);
         return d;

@@ -61,6 +61,7 @@ struct Lifecycle {
         char current[300];       /* dir/name running now */
         const char *current_dir; /* static: lifecycle_event_to_string() or "terminate" */
         char **attempted;        /* dir/name started in this job (a full record still ends) */
+        unsigned refused;        /* hooks drover would not run (path checks), this job */
         time_t phase_since;
         const char *result; /* "CONTINUE" / "ABANDON" */
         unsigned complete_failures;
@@ -128,6 +129,7 @@ static void stop_job(Lifecycle *l) {
         l->drain_timer = sd_event_source_disable_unref(l->drain_timer);
         strv_free(l->attempted);
         l->attempted = NULL;
+        l->refused = 0;
         l->current[0] = 0;
         l->running = false;
 }
@@ -257,7 +259,9 @@ static void hooks_finished(Lifecycle *l) {
                                                    : "hooks ran");
                 return;
         }
-        if (failed > 0 && cfg(l)->hooks.abandon_on_failure)
+        /* A refused hook does not abandon: the replacement boots the same image with the
+         * same refused hook, so every new instance would be abandoned in turn. */
+        if (failed > l->refused && cfg(l)->hooks.abandon_on_failure)
                 enter_complete(l, "ABANDON");
         else if (l->plan.wait_ready) {
                 l->phase = PHASE_READY;
@@ -293,6 +297,12 @@ static void on_hook_step(const char *name, bool ok, const PluginResult *res, voi
 
         snprintf(path, sizeof(path), "%s/%s", dir, name);
         log_hook_output(path, res);
+        if (res && res->refused) {
+                l->refused++;
+                log_error("hook %s refused (%s); it counts as failed but does not abandon a "
+                          "launch",
+                          path, res->output ? res->output->message : "");
+        }
         if (lifecycle_record_add(record(l), dir, name, ok) < 0)
                 log_warning("%s: the lifecycle record is full; it would run again after a "
                             "restart",

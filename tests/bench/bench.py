@@ -238,7 +238,8 @@ def bench_steady(drover_bin, tiny, work, seconds):
                                              os.path.join(work, "no-fault")], ""))
             return out
         d = Drover(drover_bin, os.path.join(work, "steady-drover"))
-        write_drover_conf(d.conf, sim, sim.instance_ids[0], checks("drover"))
+        # Metrics on, as drover is deployed (a minute of data points sent to the sim).
+        write_drover_conf(d.conf, sim, sim.instance_ids[0], checks("drover"), metrics=True)
         dp = d.start()
         mdir = os.path.join(work, "steady-monit")
         os.makedirs(mdir)
@@ -315,12 +316,12 @@ def report_steady(r):
         ("involuntary context switches / s", f"{d['invol_s']:.1f}", f"{m['invol_s']:.1f}",
          ratio(d["invol_s"], m["invol_s"])),
         ("threads", str(d["threads"]), str(m["threads"]), None),
-        ("memory mappings (each copied by fork)", str(d["maps"]), str(m["maps"]),
+        ("memory mappings (fork() copied each; the clone spawn copies none)", str(d["maps"]), str(m["maps"]),
          ratio(d["maps"], m["maps"])),
     ]
     out = [f"## 1. Steady state: {N_CHECKS} checks every second, side by side",
            "",
-           f"drover (`drover run`, metrics off) and monit 5.33 (`set daemon 1`, `check program "
+           f"drover (`drover run`, metrics on, sent to the sim) and monit 5.33 (`set daemon 1`, `check program "
            f"... every 1 cycles`) ran the same {N_CHECKS} checks at the same time for "
            f"{r['seconds']:.0f} s after a 10 s warm-up: {N_CHECKS // 2} × `check_dummy 0` and "
            f"{N_CHECKS // 2} × our `check_tiny` (which also counts the runs). CPU from "
@@ -339,19 +340,26 @@ def report_steady(r):
             "no more than monit's + 1 MiB: "
             f"**{'met' if d['anon_kb'] <= m['anon_kb'] + 1024 else 'NOT met'}** "
             f"({d['anon_kb']:.0f} vs {m['anon_kb']:.0f} KiB); "
-            "CPU per check run (daemon itself) no higher than monit's: "
-            f"**{'met' if d['self_ms'] <= m['self_ms'] else 'NOT met'}** "
-            f"({d['self_ms']:.3f} vs {m['self_ms']:.3f} ms); with plugins: "
-            f"**{'met' if d['self_ms'] + d['child_ms'] <= m['self_ms'] + m['child_ms'] else 'NOT met'}**.",
+            "CPU per check run, daemon itself, at most 0.5 × monit's: "
+            f"**{'met' if d['self_ms'] <= 0.5 * m['self_ms'] else 'NOT met'}** "
+            f"({ratio(d['self_ms'], m['self_ms'])} ×); "
+            "daemon and plugins together (with CLONE_VM the child's work before exec is "
+            "billed to the child) at most 0.41 × monit's total: "
+            f"**{'met' if d['self_ms'] + d['child_ms'] <= 0.41 * (m['self_ms'] + m['child_ms']) else 'NOT met'}** "
+            f"({ratio(d['self_ms'] + d['child_ms'], m['self_ms'] + m['child_ms'])} ×).",
+            "",
+            "The + 1 MiB target was set when this section ran with metrics off; it now runs "
+            "with metrics on, as drover is deployed and as the CPU targets were stated.",
             "",
             "USS counts a file-backed page as private while no other process maps it, so it moves with whatever else runs on the machine (a sampled peak is usually a moment when no other process had libcrypto or libcurl mapped); RssAnon is the stable private figure.",
             "",
-            "Where drover's own CPU per run goes (perf, 10 s of this load, measured when this "
-            "bench was written): drover's code and libsystemd are under 3 % of the samples; "
-            "the rest is the kernel's fork() copying the process's mappings (dup_mmap, "
-            "copy_page_range: libcurl alone pulls in some 40 shared libraries) and the "
-            "plugin's exec tearing them down again. A CLONE_VM|CLONE_VFORK spawn "
-            "(posix_spawn-style) would skip that copy. Wakeups are higher than monit's by "
+            "Where drover's own CPU per run went before (perf, 10 s of this load): drover's "
+            "code and libsystemd were under 3 % of the samples, the rest the kernel's fork() "
+            "copying the process's mappings (dup_mmap, copy_page_range: libcurl alone pulls "
+            "in some 40 shared libraries) and the plugin's exec tearing them down again. "
+            "Plugins now start with clone(CLONE_VM|CLONE_VFORK) (agent/checks/spawn.c): "
+            "nothing is copied, and each run walks the plugin's path from / (a few openat "
+            "and fstat calls, agent/base/exec-verify.c) before executing it. Wakeups are higher than monit's by "
             "design: drover spreads the checks over the interval (one timer each, "
             "10 ms slack) and follows each plugin by its pipe and pidfd, where monit polls "
             "everything once per cycle.",

@@ -213,7 +213,8 @@ def test_untrusted_files_refused_as_root(run_drover, conf, tmp_path):
     assert p.returncode == 1
     assert p.stderr.splitlines() == [
         f"{path}: refusing to use it: writable by group or others",
-        f"{path}:1: check 'p': refusing to run {plugin}: writable by group or others",
+        f"{path}:1: check 'p': refusing to run {plugin}: file {plugin} is writable by group or "
+        "others",
     ]
 
 

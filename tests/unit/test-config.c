@@ -353,7 +353,7 @@ static void test_default_users(void **state) {
         drover_group_exists = true;
 }
 
-/* Resolved at load for whoever spawns: the ids, or -1 for "do not change". */
+/* Resolved at load for whoever spawns (RunAs), with the users the loader validated. */
 static void test_resolved_ids(void **state) {
         _cleanup_(config_freep) Config *c = NULL, *d = NULL;
         ConfigErrors errors = {};
@@ -365,22 +365,18 @@ static void test_resolved_ids(void **state) {
                                             "group = \"\"; } );",
                                             "t.conf", 0, &c, &errors),
                          0);
-        assert_int_equal(c->plugins.uid, 990);
-        assert_int_equal(c->plugins.gid, 991);
-        assert_int_equal(c->hooks.uid, 990);
-        assert_int_equal(c->hooks.gid, 991);
-        assert_int_equal(c->checks[0].uid, 990);
-        assert_int_equal(c->checks[0].gid, 991);
-        assert_int_equal(c->checks[1].uid, nobody->pw_uid);
-        assert_int_equal(c->checks[1].gid, nobody->pw_gid);
+        assert_int_equal(c->hooks.run_as.uid, 990);
+        assert_int_equal(c->hooks.run_as.gid, 991);
+        assert_int_equal(c->checks[0].run_as.uid, 990);
+        assert_int_equal(c->checks[0].run_as.gid, 991);
+        assert_int_equal(c->checks[1].run_as.uid, nobody->pw_uid);
+        assert_int_equal(c->checks[1].run_as.gid, nobody->pw_gid);
         assert_int_equal(config_load_string("plugins: { user = \"\"; };\n"
                                             "hooks: { user = \"nobody\"; group = \"drover\"; };",
                                             "t.conf", 0, &d, &errors),
                          0);
-        assert_int_equal(d->plugins.uid, (uid_t) -1);
-        assert_int_equal(d->plugins.gid, (gid_t) -1);
-        assert_int_equal(d->hooks.uid, nobody->pw_uid);
-        assert_int_equal(d->hooks.gid, 991);
+        assert_int_equal(d->hooks.run_as.uid, nobody->pw_uid);
+        assert_int_equal(d->hooks.run_as.gid, 991);
         assert_int_equal(errors.n, 0);
 }
 
@@ -818,8 +814,11 @@ static void test_trusted(void **state) {
         char *dir, sub[300], text[512];
         const char *want[] = {
                 "%s/drover.conf: refusing to use it: writable by group or others",
-                "%s/drover.conf:1: check 'a': refusing to run %s/plugin: writable by group or "
-                "others",
+                "%s/drover.conf:1: check 'a': refusing to run %s/plugin: file %s/plugin is "
+                "writable by group or others",
+                /* the directory counts, not only the file: its owner could swap it */
+                "%s/drover.conf:2: check 'b': refusing to run %s/theirs/plugin: directory "
+                "%s/theirs is not owned by root (uid 65534)",
                 "%s/conf.d/a.conf: refusing to use it: not owned by root",
                 "%s/conf.d: refusing to use it: writable by group or others",
                 NULL,
@@ -831,9 +830,16 @@ static void test_trusted(void **state) {
         dir = make_tree();
         snprintf(sub, sizeof(sub), "%s/conf.d", dir);
         write_at(dir, "plugin", "#!/bin/sh\n", 0777);
+        snprintf(sub, sizeof(sub), "%s/theirs", dir);
+        assert_int_equal(mkdir(sub, 0755), 0);
+        write_at(sub, "plugin", "#!/bin/sh\n", 0755);
+        assert_int_equal(chown(sub, 65534, 65534), 0);
         snprintf(text, sizeof(text),
-                 "checks = ( { name = \"a\"; command = [ \"%s/plugin\" ]; } );\n", dir);
+                 "checks = ( { name = \"a\"; command = [ \"%s/plugin\" ]; },\n"
+                 "{ name = \"b\"; command = [ \"%s/theirs/plugin\" ]; } );\n",
+                 dir, dir);
         write_at(dir, "drover.conf", text, 0666);
+        snprintf(sub, sizeof(sub), "%s/conf.d", dir);
         write_at(sub, "a.conf", "", 0644);
         snprintf(sub, sizeof(sub), "%s/conf.d/a.conf", dir);
         assert_int_equal(chown(sub, 65534, 65534), 0);
