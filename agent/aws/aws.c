@@ -10,6 +10,7 @@
 #include "aws/aws.h"
 #include "aws/credentials.h"
 #include "aws/retry.h"
+#include "base/list.h"
 #include "base/util.h"
 
 struct Aws {
@@ -19,7 +20,7 @@ struct Aws {
         char *endpoints[_AWS_SERVICE_MAX];
         Credentials *creds;
         int64_t clock_offset;
-        AwsCall *calls;
+        LIST_HEAD(AwsCall, calls);
 };
 
 struct AwsCall {
@@ -40,7 +41,7 @@ struct AwsCall {
         HttpCall *http_call;
         CredentialsWaiter *waiter;
         sd_event_source *timer;
-        AwsCall *prev, *next;
+        LIST_FIELDS(AwsCall, calls);
 };
 
 static const char *const auth_codes[] = {
@@ -110,12 +111,7 @@ static void call_free(AwsCall *c) {
         sd_event_source_disable_unref(c->timer);
         query_params_free(c->params);
         free(c->action);
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                a->calls = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
+        LIST_REMOVE(calls, a->calls, c);
         free(c);
 }
 
@@ -375,17 +371,10 @@ int aws_call(Aws *a, AwsService s, QueryParams *params, bool gzip, aws_done_t cb
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        *c = (AwsCall){ .aws = a,
-                        .service = s,
-                        .gzip = gzip,
-                        .cb = cb,
-                        .userdata = userdata,
-                        .next = a->calls };
+        *c = (AwsCall){ .aws = a, .service = s, .gzip = gzip, .cb = cb, .userdata = userdata };
         c->action = strdup(strempty(query_params_action(p)));
         c->params = TAKE_PTR(p);
-        if (a->calls)
-                a->calls->prev = c;
-        a->calls = c;
+        LIST_PREPEND(calls, a->calls, c);
         r = c->action ? attempt(c) : -ENOMEM;
         if (r < 0) {
                 call_free(c);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "aws/credentials.h"
+#include "base/list.h"
 #include "base/secmem.h"
 #include "base/util.h"
 
@@ -20,7 +21,7 @@ struct CredentialsWaiter {
         credentials_cb cb;
         void *userdata;
         unsigned round;
-        CredentialsWaiter *prev, *next;
+        LIST_FIELDS(CredentialsWaiter, waiters);
 };
 
 struct Credentials {
@@ -38,7 +39,7 @@ struct Credentials {
         sd_event_source *timer;
         time_t next_refresh;
         char message[256];
-        CredentialsWaiter *waiters;
+        LIST_HEAD(CredentialsWaiter, waiters);
         bool *freed; /* set while notifying: a callback may free us */
 };
 
@@ -78,12 +79,7 @@ int credentials_new(sd_event *e, Imds *imds, char *(*getenv_fn)(const char *), C
 static void waiter_unlink(CredentialsWaiter *w) {
         Credentials *c = w->creds;
 
-        if (w->prev)
-                w->prev->next = w->next;
-        else
-                c->waiters = w->next;
-        if (w->next)
-                w->next->prev = w->prev;
+        LIST_REMOVE(waiters, c->waiters, w);
         free(w);
 }
 
@@ -176,7 +172,7 @@ static void notify(Credentials *c, unsigned round, int error) {
                 void *userdata;
 
                 while (w && w->round != round)
-                        w = w->next;
+                        w = w->waiters_next;
                 if (!w)
                         break;
                 cb = w->cb;
@@ -294,12 +290,8 @@ int credentials_wait(Credentials *c, credentials_cb cb, void *userdata, Credenti
         w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
-        *w = (CredentialsWaiter){
-                .creds = c, .cb = cb, .userdata = userdata, .round = c->round, .next = c->waiters
-        };
-        if (c->waiters)
-                c->waiters->prev = w;
-        c->waiters = w;
+        *w = (CredentialsWaiter){ .creds = c, .cb = cb, .userdata = userdata, .round = c->round };
+        LIST_PREPEND(waiters, c->waiters, w);
         if (ret)
                 *ret = w;
         return 0;

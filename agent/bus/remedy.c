@@ -2,6 +2,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bus/remedy.h"
+#include "base/list.h"
 #include "base/util.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
@@ -12,12 +13,12 @@ struct Remedy {
         sd_event *event;
         sd_bus *bus;
         sd_bus_slot *job_removed;
-        RemedyJob *jobs;
+        LIST_HEAD(RemedyJob, jobs);
 };
 
 struct RemedyJob {
         Remedy *remedy;
-        RemedyJob *next;
+        LIST_FIELDS(RemedyJob, jobs);
         char *unit;
         char *job_path; /* set once the manager queued it */
         sd_bus_slot *call;
@@ -27,11 +28,7 @@ struct RemedyJob {
 };
 
 static void job_free(RemedyJob *j) {
-        for (RemedyJob **p = &j->remedy->jobs; *p; p = &(*p)->next)
-                if (*p == j) {
-                        *p = j->next;
-                        break;
-                }
+        LIST_REMOVE(jobs, j->remedy->jobs, j);
         sd_bus_slot_unref(j->call);
         sd_event_source_disable_unref(j->timer);
         free(j->unit);
@@ -55,15 +52,16 @@ void remedy_job_cancel(RemedyJob *j) {
 static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Remedy *r = userdata;
         const char *path, *unit, *result;
+        RemedyJob *j;
         uint32_t id;
 
         if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
                 return 0;
-        for (RemedyJob *j = r->jobs; j; j = j->next)
-                if (j->job_path && streq(j->job_path, path)) {
-                        job_finish(j, streq(result, "done") ? 0 : -EIO, result);
-                        break;
-                }
+        LIST_FOREACH(jobs, j, r->jobs)
+        if (j->job_path && streq(j->job_path, path)) {
+                job_finish(j, streq(result, "done") ? 0 : -EIO, result);
+                break;
+        }
         return 0;
 }
 
@@ -100,11 +98,9 @@ static void reset_bus(Remedy *r, RemedyJob *keep) {
         RemedyJob *j, *next;
 
         drop_bus(r);
-        for (j = r->jobs; j; j = next) {
-                next = j->next;
-                if (j != keep)
-                        job_finish(j, -ECONNRESET, NULL);
-        }
+        LIST_FOREACH_SAFE(jobs, j, next, r->jobs)
+        if (j != keep)
+                job_finish(j, -ECONNRESET, NULL);
 }
 
 static bool connection_gone(int k) {
@@ -179,8 +175,7 @@ static int unit_job(Remedy *r, const char *method, const char *unit, uint64_t ti
         j->remedy = r;
         j->cb = cb;
         j->userdata = userdata;
-        j->next = r->jobs;
-        r->jobs = j;
+        LIST_PREPEND(jobs, r->jobs, j);
         if (!(j->unit = strdup(unit))) {
                 job_free(j);
                 return -ENOMEM;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "checks/runner.h"
+#include "base/list.h"
 #include "base/util.h"
 
 /* Stuck processes (SIGKILL sent, not reaped) count against the concurrency limit up to
@@ -20,11 +21,11 @@ struct Job {
         runner_done_t done;
         void *userdata;
         Plugin *plugin;
-        Job *prev, *next;
+        LIST_FIELDS(Job, jobs); /* in one of the runner's lists at a time */
 };
 
 typedef struct JobList {
-        Job *head, *tail;
+        LIST_HEAD(Job, head);
         size_t n;
 } JobList;
 
@@ -37,26 +38,12 @@ struct Runner {
 };
 
 static void list_append(JobList *l, Job *j) {
-        j->prev = l->tail;
-        j->next = NULL;
-        if (l->tail)
-                l->tail->next = j;
-        else
-                l->head = j;
-        l->tail = j;
+        LIST_APPEND(jobs, l->head, j);
         l->n++;
 }
 
 static void list_remove(JobList *l, Job *j) {
-        if (j->prev)
-                j->prev->next = j->next;
-        else
-                l->head = j->next;
-        if (j->next)
-                j->next->prev = j->prev;
-        else
-                l->tail = j->prev;
-        j->prev = j->next = NULL;
+        LIST_REMOVE(jobs, l->head, j);
         l->n--;
 }
 
@@ -235,9 +222,11 @@ int runner_submit(Runner *r, const PluginSpec *spec, runner_done_t done, void *u
 }
 
 static Job *list_find(JobList *l, uint64_t id) {
-        for (Job *j = l->head; j; j = j->next)
-                if (j->id == id)
-                        return j;
+        Job *j;
+
+        LIST_FOREACH(jobs, j, l->head)
+        if (j->id == id)
+                return j;
         return NULL;
 }
 

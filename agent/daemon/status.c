@@ -5,6 +5,7 @@
 #include <sys/un.h>
 
 #include "daemon/status.h"
+#include "base/list.h"
 #include "base/util.h"
 
 /* A status request is one short line; anything bigger is not a client of ours. */
@@ -31,13 +32,13 @@ struct StatusServer {
         gid_t allowed_gid;
         status_render_t render;
         void *userdata;
-        Client *clients;
+        LIST_HEAD(Client, clients);
         unsigned n_clients;
 };
 
 struct Client {
         StatusServer *server;
-        Client *next;
+        LIST_FIELDS(Client, clients);
         int fd;
         sd_event_source *io, *timer;
         char request[REQUEST_MAX];
@@ -107,11 +108,7 @@ bool status_peer_allowed(uid_t peer_uid, gid_t peer_gid, const gid_t *peer_group
 static void client_free(Client *c) {
         StatusServer *s = c->server;
 
-        for (Client **p = &s->clients; *p; p = &(*p)->next)
-                if (*p == c) {
-                        *p = c->next;
-                        break;
-                }
+        LIST_REMOVE(clients, s->clients, c);
         s->n_clients--;
         sd_event_source_disable_unref(c->io);
         sd_event_source_disable_unref(c->timer);
@@ -236,8 +233,7 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
                 return 0;
         c->server = s;
         c->fd = TAKE_FD(cfd);
-        c->next = s->clients;
-        s->clients = c;
+        LIST_PREPEND(clients, s->clients, c);
         s->n_clients++;
         if (sd_event_add_io(s->event, &c->io, c->fd, EPOLLIN, on_client_io, c) < 0 ||
             sd_event_add_time_relative(s->event, &c->timer, CLOCK_MONOTONIC, CLIENT_TIMEOUT_USEC, 0,

@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "imds/http.h"
+#include "base/list.h"
 #include "base/secmem.h"
 #include "base/util.h"
 
@@ -17,7 +18,7 @@ struct Http {
         sd_event *event;
         CURLM *multi;
         sd_event_source *timer;
-        HttpCall *calls; /* doubly linked, for cancellation on free */
+        LIST_HEAD(HttpCall, calls); /* for cancellation on free */
         size_t n_calls;
 };
 
@@ -33,7 +34,7 @@ struct HttpCall {
         char **resp_headers;
         size_t n_resp_headers, resp_header_bytes;
         char errbuf[CURL_ERROR_SIZE];
-        HttpCall *prev, *next;
+        LIST_FIELDS(HttpCall, calls);
 };
 
 static void headers_free_wiped(char **l) {
@@ -51,12 +52,7 @@ static void call_free(HttpCall *c) {
                 curl_easy_cleanup(c->easy);
         }
         if (c->http) {
-                if (c->prev)
-                        c->prev->next = c->next;
-                else
-                        c->http->calls = c->next;
-                if (c->next)
-                        c->next->prev = c->prev;
+                LIST_REMOVE(calls, c->http->calls, c);
                 c->http->n_calls--;
         }
         curl_slist_free_all(c->req_headers);
@@ -484,10 +480,7 @@ int http_request(Http *h, const HttpRequest *req, http_done_cb cb, void *userdat
                 return -EIO;
         }
         c->http = h;
-        c->next = h->calls;
-        if (h->calls)
-                h->calls->prev = c;
-        h->calls = c;
+        LIST_PREPEND(calls, h->calls, c);
         h->n_calls++;
         if (ret)
                 *ret = c;

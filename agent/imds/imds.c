@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "imds/imds.h"
+#include "base/list.h"
 #include "base/secmem.h"
 #include "base/util.h"
 
@@ -37,7 +38,7 @@ struct Imds {
         sd_event_source *token_retry;
         unsigned token_attempts;
         unsigned round; /* bumped per token fetch; waiting calls join one */
-        ImdsCall *calls;
+        LIST_HEAD(ImdsCall, calls);
         ImdsCall *starting; /* the call imds_get() is starting */
         int starting_error; /* its local failure, returned instead of called back */
 };
@@ -54,7 +55,7 @@ struct ImdsCall {
         unsigned used_gen;
         unsigned round;
         bool waiting, retokened;
-        ImdsCall *prev, *next;
+        LIST_FIELDS(ImdsCall, calls);
 };
 
 static void call_start(ImdsCall *c);
@@ -100,14 +101,8 @@ static void call_unlink(ImdsCall *c) {
 
         if (!m)
                 return;
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                m->calls = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
+        LIST_REMOVE(calls, m->calls, c);
         c->imds = NULL;
-        c->prev = c->next = NULL;
 }
 
 static void call_free(ImdsCall *c) {
@@ -220,9 +215,11 @@ static void call_send(ImdsCall *c) {
 }
 
 static ImdsCall *find_waiting(Imds *m, unsigned round) {
-        for (ImdsCall *c = m->calls; c; c = c->next)
-                if (c->waiting && c->round == round)
-                        return c;
+        ImdsCall *c;
+
+        LIST_FOREACH(calls, c, m->calls)
+        if (c->waiting && c->round == round)
+                return c;
         return NULL;
 }
 
@@ -367,10 +364,7 @@ int imds_get(Imds *m, const char *path, imds_done_cb cb, void *userdata, ImdsCal
         c->cb = cb;
         c->userdata = userdata;
         c->imds = m;
-        c->next = m->calls;
-        if (m->calls)
-                m->calls->prev = c;
-        m->calls = c;
+        LIST_PREPEND(calls, m->calls, c);
         /* A local failure while starting (no memory, say) is returned, not called back. */
         m->starting = c;
         m->starting_error = 0;
