@@ -411,6 +411,37 @@ static void print_brakes(FILE *f, json_t *doc) {
                                 : "none known (the group was not asked)");
 }
 
+/* The request machine (heal.request), when it is doing something. */
+static void print_request(FILE *f, json_t *heal) {
+        json_t *r = json_object_get(heal, "request");
+        char eb[CLEAN_MAX];
+        long long next = num(r, "next_look_in_ms");
+
+        if (!json_is_object(r) || streq(str(r, "phase"), "idle"))
+                return;
+        fprintf(f, "request      %s, decision %lld", str(r, "phase"), num(r, "decision"));
+        if (next > 0)
+                fprintf(f, ", next look in %lld s", (next + 999) / 1000);
+        if (*str(r, "error"))
+                fprintf(f, "; last error (%s): %s", str(r, "error_class"),
+                        clean(str(r, "error"), eb));
+        fputc('\n', f);
+}
+
+/* The health endpoint's answer, and the ELB warning where it applies. */
+static void print_http(FILE *f, json_t *doc) {
+        json_t *h = json_object_get(doc, "http"), *warning = json_object_get(h, "elb_warning");
+        char rb[CLEAN_MAX];
+
+        if (!json_is_true(json_object_get(h, "enabled")))
+                return;
+        fprintf(f, "http         /health %s: %s\n",
+                json_is_true(json_object_get(h, "serving")) ? "200" : "503",
+                clean(str(h, "reason"), rb));
+        if (json_is_string(warning))
+                fprintf(f, "warning      %s\n", clean(json_string_value(warning), rb));
+}
+
 static void print_config(FILE *f, json_t *doc) {
         char cb[CLEAN_MAX], pb[CLEAN_MAX];
         json_t *c = json_object_get(doc, "config");
@@ -454,9 +485,11 @@ StatusClass status_text_print(FILE *f, json_t *doc, time_t now, bool colour) {
         fputc('\n', f);
         print_remediation(f, heal, now);
         print_replacement(f, heal, now);
+        print_request(f, heal);
         print_group(f, doc);
         print_lifecycle(f, doc, now);
         print_brakes(f, doc);
+        print_http(f, doc);
         print_config(f, doc);
         n = json_array_size(hist);
         if (n > 0) {
