@@ -14,6 +14,8 @@ POST /credentials/rotate         {"instance": ID?, "ttl": seconds?}
 POST /credentials/expire         {"reissue": true}
 POST /imds/expire-tokens         {}
 POST /imds/v1                    {"enabled": bool}
+POST /imds/moving-notices        {"enabled": bool}  (spot/rebalance times recomputed on
+                                  every request, as amazon-ec2-metadata-mock does)
 POST /clock                      {"skew": seconds}   (AWS's clock = host's + skew)
 GET|POST|DELETE /faults          list, add {"endpoint", "kind", "path", "count", ...}, clear
 """
@@ -108,6 +110,9 @@ def route(app, method, path, query, body):
     if path == "/imds/v1":
         app.imds_v1 = bool(body.get("enabled"))
         return {"enabled": app.imds_v1}
+    if path == "/imds/moving-notices":
+        app.moving_notices = bool(body.get("enabled"))
+        return {"enabled": app.moving_notices}
     if path == "/clock":
         world.clock.skew = float(body.get("skew", 0))
         return {"skew": world.clock.skew}
@@ -128,7 +133,8 @@ def set_instance(world, inst, body):
         if spec is None:
             inst.spot_action = None
         else:
-            when = world.clock.aws_now() + float(spec.get("in", 120))
+            inst.spot_in = float(spec.get("in", 120))
+            when = world.clock.aws_now() + inst.spot_in
             inst.spot_action = {"action": spec.get("action", "terminate"),
                                 "time": iso(when)}
     if "rebalance" in body:

@@ -70,6 +70,7 @@ class Instance:
         self.imds_port = None
         self.tags = dict(tags)
         self.spot_action = None         # {"action": "terminate", "time": "..."}
+        self.spot_in = 120.0            # seconds from the notice to the action
         self.rebalance = None           # {"noticeTime": "..."}
         self.scheduled_events = []
         self.target_override = None
