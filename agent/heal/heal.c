@@ -643,7 +643,11 @@ void heal_set_identity(Heal *h, const ImdsIdentity *id) {
         (void) state_boot_id(boot);
         r = state_load(drover_state_dir(), id->instance_id, boot, &h->state);
         if (r < 0) {
-                log_warning_errno(r, "ignoring unreadable state in %s: %m", drover_state_dir());
+                log_warning_errno(r,
+                                  "ignoring unreadable state in %s: %m; the lifecycle notices "
+                                  "it remembered as handled (terminate, scheduled events, spot "
+                                  "and rebalance) may run their hooks again if still listed",
+                                  drover_state_dir());
                 h->state = (State){};
                 snprintf(h->state.instance_id, sizeof(h->state.instance_id), "%s", id->instance_id);
                 snprintf(h->state.boot_id, sizeof(h->state.boot_id), "%s", boot);

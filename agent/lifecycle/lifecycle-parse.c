@@ -320,13 +320,25 @@ unsigned lifecycle_record_failed(const StateLifecycle *rec) {
 
 /* ---- the planner ---- */
 
+static bool rearms_on_boot(const char *key) {
+        return streq(key, LIFECYCLE_KEY_SPOT) || streq(key, LIFECYCLE_KEY_REBALANCE);
+}
+
 static bool key_handled(const LifecycleInput *in, const char *key) {
         if (in->record && in->record->completed && streq(in->record->key, key))
                 return true;
-        for (size_t i = 0; in->handled && in->handled[i]; i++)
-                if (streq(in->handled[i], key))
-                        return true;
+        for (size_t i = 0; in->handled && i < in->n_handled; i++)
+                if (streq(in->handled[i].key, key))
+                        /* A stop and start is a new boot: a notice then is a new one. */
+                        return !rearms_on_boot(key) ||
+                               streq(in->handled[i].boot_id, strempty(in->boot_id));
         return false;
+}
+
+bool lifecycle_resumed(uint64_t prev_asleep_usec, uint64_t asleep_usec) {
+        /* The two clocks differ by the time spent suspended only; a second of it is
+         * more than any rounding between two readings. */
+        return asleep_usec > prev_asleep_usec + 1000000;
 }
 
 static bool replace_wanted(const LifecycleInput *in, const char *what) {
@@ -349,14 +361,9 @@ static void plan_set(const LifecycleInput *in, LifecyclePlan *p, LifecycleEvent 
 }
 
 static bool plan_spot(const LifecycleInput *in, LifecyclePlan *p) {
-        char key[128];
-
-        if (!in->have_spot)
+        if (!in->have_spot || key_handled(in, LIFECYCLE_KEY_SPOT))
                 return false;
-        snprintf(key, sizeof(key), "spot-interruption@%lld", (long long) in->spot.time);
-        if (key_handled(in, key))
-                return false;
-        plan_set(in, p, LIFECYCLE_EVENT_SPOT, key);
+        plan_set(in, p, LIFECYCLE_EVENT_SPOT, LIFECYCLE_KEY_SPOT);
         p->dirs[1] = "terminate";
         p->unit = "drover-terminate.target";
         /* A hibernation starts at once, whatever time the notice names. */
@@ -429,14 +436,9 @@ static bool plan_scheduled(const LifecycleInput *in, LifecyclePlan *p) {
 }
 
 static bool plan_rebalance(const LifecycleInput *in, LifecyclePlan *p) {
-        char key[128];
-
-        if (!in->have_rebalance)
+        if (!in->have_rebalance || key_handled(in, LIFECYCLE_KEY_REBALANCE))
                 return false;
-        snprintf(key, sizeof(key), "rebalance@%lld", (long long) in->rebalance_notice);
-        if (key_handled(in, key))
-                return false;
-        plan_set(in, p, LIFECYCLE_EVENT_REBALANCE, key);
+        plan_set(in, p, LIFECYCLE_EVENT_REBALANCE, LIFECYCLE_KEY_REBALANCE);
         p->replace = replace_wanted(in, "rebalance");
         return true;
 }

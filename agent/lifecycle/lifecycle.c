@@ -24,7 +24,6 @@
 #define COMPLETE_WAIT_MAX_SEC 900 /* the group never showed the :Wait state: give up */
 #define COMPLETE_MAX_FAILURES 5
 #define DESCRIBE_BACKOFF_CAP_USEC (120 * USEC_PER_SEC)
-#define HANDLED_MAX 32
 #define HISTORY_MAX 16
 
 enum { N_TARGET, N_SPOT, N_REBALANCE, N_SCHEDULED, _N_MAX };
@@ -71,8 +70,7 @@ struct Lifecycle {
         sd_event_source *heartbeat_timer;
         RemedyJob *unit_job;
 
-        char *handled[HANDLED_MAX + 1];
-        size_t n_handled;
+        uint64_t asleep_usec; /* CLOCK_BOOTTIME - CLOCK_MONOTONIC at the last tick */
         char history[HISTORY_MAX][192];
         size_t n_history;
 };
@@ -87,6 +85,10 @@ static const Config *cfg(Lifecycle *l) {
 
 static StateLifecycle *record(Lifecycle *l) {
         return &heal_state(l->m->heal)->lifecycle;
+}
+
+static State *state(Lifecycle *l) {
+        return heal_state(l->m->heal);
 }
 
 static time_t unix_now(void) {
@@ -133,15 +135,15 @@ static void stop_job(Lifecycle *l) {
 static void finish_job(Lifecycle *l, const char *what) {
         StateLifecycle *rec = record(l);
 
+        unsigned dropped = state(l)->handled_dropped;
+
         rec->completed = true;
+        if (state_handled_add(state(l), l->plan.key, state(l)->boot_id, unix_now()) < 0)
+                log_warning("%s: cannot remember it as handled", l->plan.key);
+        else if (state(l)->handled_dropped > dropped)
+                log_notice("the handled set is full (%u entries): the oldest was forgotten",
+                           STATE_MAX_HANDLED);
         heal_save_state(l->m->heal);
-        if (l->n_handled == HANDLED_MAX) {
-                free(l->handled[0]);
-                memmove(l->handled, l->handled + 1, (HANDLED_MAX - 1) * sizeof(char *));
-                l->n_handled--;
-        }
-        if ((l->handled[l->n_handled] = strdup(l->plan.key)))
-                l->handled[++l->n_handled] = NULL;
         log_notice("%s: done (%zu hooks, %u failed): %s", lifecycle_event_to_string(l->plan.event),
                    rec->n_hooks_done, lifecycle_record_failed(rec), what);
         remember(l, "%s done: %s", lifecycle_event_to_string(l->plan.event), what);
@@ -516,7 +518,9 @@ static void evaluate(Lifecycle *l) {
                 .replace_on = cfg(l)->hooks.replace_on,
                 .launch_timeout = cfg(l)->hooks.launch_timeout,
                 .record = record(l),
-                .handled = l->handled,
+                .handled = state(l)->handled,
+                .n_handled = state(l)->n_handled,
+                .boot_id = state(l)->boot_id,
         };
         LifecyclePlan p;
 
@@ -541,6 +545,35 @@ static void observed(Lifecycle *l) {
                         return;
         }
         evaluate(l);
+}
+
+/* Only a 404 says a notice is gone: a failed poll keeps what was handled. */
+static void rearm(Lifecycle *l, const char *key, const char *why) {
+        if (!state_handled_remove(state(l), key))
+                return;
+        log_info("%s: %s hooks will run again for the next one", why, key);
+        remember(l, "%s re-armed: %s", key, why);
+        heal_save_state(l->m->heal);
+}
+
+static uint64_t asleep_usec(void) {
+        uint64_t b = now_usec(CLOCK_BOOTTIME), m = now_usec(CLOCK_MONOTONIC);
+
+        return b > m ? b - m : 0;
+}
+
+/* A hibernation (spot's or the owner's) ends with the same boot id: the clocks tell. */
+static void check_resumed(Lifecycle *l) {
+        uint64_t a = asleep_usec();
+
+        if (lifecycle_resumed(l->asleep_usec, a)) {
+                log_notice("resumed after %" PRIu64 " s asleep (hibernation): a spot or "
+                           "rebalance notice seen now is a new one",
+                           (uint64_t) ((a - l->asleep_usec) / USEC_PER_SEC));
+                rearm(l, LIFECYCLE_KEY_SPOT, "resumed from hibernation");
+                rearm(l, LIFECYCLE_KEY_REBALANCE, "resumed from hibernation");
+        }
+        l->asleep_usec = a;
 }
 
 /* A notice's answer: 0 parsed, -ENOENT absent (normal), else keep what we knew. */
@@ -584,6 +617,8 @@ static void on_spot(Imds *i, const ImdsResult *res, void *userdata) {
                 l->have_spot = r == 0;
                 if (r == 0)
                         l->spot = s;
+                else
+                        rearm(l, LIFECYCLE_KEY_SPOT, "the spot notice is gone");
         }
         observed(l);
 }
@@ -597,6 +632,8 @@ static void on_rebalance(Imds *i, const ImdsResult *res, void *userdata) {
         if (r == 0 || r == -ENOENT) {
                 l->have_rebalance = r == 0;
                 l->rebalance = t;
+                if (r == -ENOENT)
+                        rearm(l, LIFECYCLE_KEY_REBALANCE, "the rebalance notice is gone");
         }
         observed(l);
 }
@@ -627,6 +664,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) sd_event_source_set_time_relative(
                 s, (uint64_t) (cfg(l)->hooks.poll_interval * USEC_PER_SEC));
         (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
+        check_resumed(l);
         if (l->pending > 0 || l->describe)
                 return 0;        /* the last round is still out: IMDS is slow, do not pile up */
         l->pending = _N_MAX + 1; /* held until every call is out */
@@ -645,6 +683,7 @@ Lifecycle *lifecycle_new(Manager *m) {
         if (!l)
                 return NULL;
         l->m = m;
+        l->asleep_usec = asleep_usec();
         if (remedy_new(m->event, &l->remedy) < 0 ||
             sd_event_add_time_relative(m->event, &l->tick, CLOCK_BOOTTIME, 0, USEC_PER_SEC / 20,
                                        on_tick, l) < 0)
@@ -662,11 +701,19 @@ Lifecycle *lifecycle_free(Lifecycle *l) {
         remedy_job_cancel(l->unit_job);
         remedy_free(l->remedy);
         sd_event_source_disable_unref(l->tick);
-        for (size_t i = 0; i < l->n_handled; i++)
-                free(l->handled[i]);
         free(l->group_name);
         free(l);
         return NULL;
+}
+
+static json_t *handled_json(const State *s) {
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < s->n_handled; i++)
+                json_array_append_new(a, json_pack("{s:s,s:I,s:b}", "key", s->handled[i].key, "at",
+                                                   (json_int_t) s->handled[i].at, "this_boot",
+                                                   streq(s->handled[i].boot_id, s->boot_id)));
+        return a;
 }
 
 json_t *lifecycle_status_json(Lifecycle *l) {
@@ -699,6 +746,11 @@ json_t *lifecycle_status_json(Lifecycle *l) {
                                               (int) lifecycle_record_failed(rec)));
         else
                 json_decref(done);
+        if (o)
+                json_object_set_new(o, "handled", handled_json(state(l)));
+        if (o)
+                json_object_set_new(o, "handled_dropped",
+                                    json_integer((json_int_t) state(l)->handled_dropped));
         if (o && l->running)
                 json_object_set_new(o, "running",
                                     json_pack("{s:s,s:s,s:s,s:s,s:s?,s:i}", "event",

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "base/macro.h"
@@ -117,7 +118,9 @@ typedef struct LifecycleInput {
         double launch_timeout;   /* seconds */
         /* memory */
         const StateLifecycle *record; /* the persisted record (may be empty) */
-        char *const *handled;         /* keys completed in this run (NULL ok) */
+        const StateHandled *handled;  /* the persisted handled set (NULL ok) */
+        size_t n_handled;
+        const char *boot_id; /* this boot's id: a spot or rebalance key from another is stale */
 } LifecycleInput;
 
 typedef struct LifecyclePlan {
@@ -138,7 +141,11 @@ typedef struct LifecyclePlan {
 /*
  * The most urgent event that is present and not yet handled, and what it takes. An
  * event is handled when the record has its key and is completed, or when its key is in
- * handled. A spot interruption runs spot-interruption/ then terminate/; a termination
+ * handled. Keys name what a notice is, never its times (which AWS's own simulator moves
+ * on every request): "spot-interruption" and "rebalance" (one each while the notice
+ * stays; handled only in the boot that handled them, and the watcher forgets them when
+ * the notice disappears or the instance resumes from hibernation), "scheduled-event@<id>"
+ * (by EventId), "terminate" (once per instance), "launch@<start>". A spot interruption runs spot-interruption/ then terminate/; a termination
  * that follows a completed spot interruption only completes the action when the group
  * waits for it. Returns 0 (plan.event NONE when idle).
  */
@@ -165,6 +172,17 @@ int lifecycle_record_add(StateLifecycle *rec, const char *dir, const char *name,
 int lifecycle_record_find(const StateLifecycle *rec, const char *dir, const char *name);
 /* How many hooks of the record failed. */
 unsigned lifecycle_record_failed(const StateLifecycle *rec);
+
+/* The keys of the notices that re-arm (see lifecycle_plan). */
+#define LIFECYCLE_KEY_SPOT "spot-interruption"
+#define LIFECYCLE_KEY_REBALANCE "rebalance"
+
+/*
+ * Whether the machine slept between two readings of CLOCK_BOOTTIME - CLOCK_MONOTONIC
+ * (the first counts a suspend or hibernation, the second does not): a resume from
+ * hibernation keeps the boot id, this is how it shows.
+ */
+bool lifecycle_resumed(uint64_t prev_asleep_usec, uint64_t asleep_usec);
 
 /* ---- the watcher ---- */
 

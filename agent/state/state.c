@@ -69,6 +69,59 @@ static int parse_lifecycle(json_t *o, StateLifecycle *l) {
         return 0;
 }
 
+static bool key_ok(const char *k) {
+        size_t n = strlen(k);
+
+        if (n == 0 || n >= sizeof(((StateHandled *) 0)->key))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= 'A' && k[i] <= 'Z') ||
+                      (k[i] >= '0' && k[i] <= '9') || strchr("@._:-", k[i])))
+                        return false;
+        return true;
+}
+
+static bool boot_ok(const char *b) {
+        size_t n = strlen(b);
+
+        if (n != 0 && n != 36)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((b[i] >= '0' && b[i] <= '9') || (b[i] >= 'a' && b[i] <= 'f') || b[i] == '-'))
+                        return false;
+        return true;
+}
+
+/* Every entry is checked: a key from the file ends up in a comparison only, but a file
+ * that holds nonsense is not trusted for the rest either. */
+static int parse_handled(json_t *doc, State *s) {
+        json_t *arr = json_object_get(doc, "handled"), *item,
+               *dropped = json_object_get(doc, "handled_dropped");
+        size_t i;
+
+        if (dropped && (!json_is_integer(dropped) || json_integer_value(dropped) < 0 ||
+                        json_integer_value(dropped) > UINT32_MAX))
+                return -EBADMSG;
+        s->handled_dropped = dropped ? (unsigned) json_integer_value(dropped) : 0;
+        if (!arr)
+                return 0;
+        if (!json_is_array(arr) || json_array_size(arr) > STATE_MAX_HANDLED)
+                return -EBADMSG;
+        json_array_foreach(arr, i, item) {
+                StateHandled *h = &s->handled[s->n_handled];
+                json_t *at = json_object_get(item, "at");
+
+                if (!json_is_object(item) || !copy_str(item, "key", h->key, sizeof(h->key)) ||
+                    !copy_str(item, "boot_id", h->boot_id, sizeof(h->boot_id)) || !key_ok(h->key) ||
+                    !boot_ok(h->boot_id) || !json_is_integer(at) || json_integer_value(at) < 0 ||
+                    state_handled_find(s, h->key))
+                        return -EBADMSG;
+                h->at = (time_t) json_integer_value(at);
+                s->n_handled++;
+        }
+        return 0;
+}
+
 int state_parse(const char *json, size_t len, const char *instance_id, const char *boot_id,
                 State *ret) {
         _cleanup_(state_done) State s = {};
@@ -108,6 +161,8 @@ int state_parse(const char *json, size_t len, const char *instance_id, const cha
                 s.confirmed = json_is_true(json_object_get(repl, "confirmed"));
         } else if (r == 0 && repl)
                 r = -EBADMSG;
+        if (r == 0)
+                r = parse_handled(doc, &s);
         if (r == 0 && streq(s.boot_id, boot_id)) {
                 /* Times and running hooks belong to this boot only. */
                 r = parse_remediation(json_object_get(doc, "remediation"), &s);
@@ -146,6 +201,18 @@ int state_format(const State *s, char **ret) {
                         goto oom;
         }
         json_object_set_new(doc, "remediation", TAKE_PTR(rem));
+        if (s->n_handled > 0 || s->handled_dropped > 0) {
+                json_t *h = json_array();
+                for (size_t i = 0; h && i < s->n_handled; i++)
+                        json_array_append_new(h,
+                                              json_pack("{s:s,s:s,s:I}", "key", s->handled[i].key,
+                                                        "boot_id", s->handled[i].boot_id, "at",
+                                                        (json_int_t) s->handled[i].at));
+                if (json_object_set_new(doc, "handled", h) < 0 ||
+                    json_object_set_new(doc, "handled_dropped", json_integer(s->handled_dropped)) <
+                            0)
+                        goto oom_doc;
+        }
         if (!isempty(s->lifecycle.event)) {
                 json_t *done = json_array();
                 for (size_t i = 0; done && i < s->lifecycle.n_hooks_done; i++)
@@ -164,6 +231,7 @@ int state_format(const State *s, char **ret) {
         return 0;
 oom:
         json_decref(rem);
+oom_doc:
         json_decref(doc);
         return -ENOMEM;
 }
@@ -250,4 +318,41 @@ void state_remediation_add(StateRemediation *r, time_t t) {
                 r->n_attempts--;
         }
         r->attempts[r->n_attempts++] = t;
+}
+
+const StateHandled *state_handled_find(const State *s, const char *key) {
+        for (size_t i = 0; i < s->n_handled; i++)
+                if (streq(s->handled[i].key, key))
+                        return &s->handled[i];
+        return NULL;
+}
+
+bool state_handled_remove(State *s, const char *key) {
+        for (size_t i = 0; i < s->n_handled; i++)
+                if (streq(s->handled[i].key, key)) {
+                        memmove(&s->handled[i], &s->handled[i + 1],
+                                (s->n_handled - i - 1) * sizeof(s->handled[0]));
+                        s->n_handled--;
+                        return true;
+                }
+        return false;
+}
+
+int state_handled_add(State *s, const char *key, const char *boot_id, time_t at) {
+        StateHandled *h;
+
+        if (!key_ok(key) || !boot_ok(strempty(boot_id)))
+                return -EINVAL;
+        (void) state_handled_remove(s, key);
+        if (s->n_handled == STATE_MAX_HANDLED) {
+                memmove(&s->handled[0], &s->handled[1],
+                        (STATE_MAX_HANDLED - 1) * sizeof(s->handled[0]));
+                s->n_handled--;
+                s->handled_dropped++;
+        }
+        h = &s->handled[s->n_handled++];
+        *h = (StateHandled){ .at = at };
+        strcpy(h->key, key);
+        strcpy(h->boot_id, strempty(boot_id));
+        return 0;
 }

@@ -276,3 +276,71 @@ def test_restart_mid_termination_resumes_without_rerunning(daemon_factory):
     assert runs(first) == 1   # finished before the restart: not again
     assert runs(second) == 2  # was running: runs again (hooks are idempotent)
     assert "resuming" in d.log()
+
+
+# ---- every notice handled exactly once (issue 18) ----
+
+def test_moving_notice_times_run_hooks_once(daemon_factory):
+    """amazon-ec2-metadata-mock moves the spot and rebalance times on every request."""
+    d = daemon_factory(instances=2)
+    spot = add_hook(d, "spot-interruption", "10-checkpoint")
+    reb = add_hook(d, "rebalance", "10-note")
+    d.sim.control("POST", "/imds/moving-notices", {"enabled": True})
+    d.start(checks=[d.flag_check("web")], hooks=hooks_conf(replace_on=[])).wait_ready()
+    d.sim.set_instance(d.instance_id, rebalance=True)
+    d.wait_for(lambda: hook_env(reb), 20, "the rebalance hook")
+    d.sim.set_instance(d.instance_id, spot_action={"action": "stop", "in": 600})
+    d.wait_for(lambda: hook_env(spot), 20, "the spot hook")
+    time.sleep(4)   # eight polls, every one with new times
+    assert runs(reb) == 1 and runs(spot) == 1
+    # Gone, then back: a new notice, so the hooks run again.
+    d.sim.set_instance(d.instance_id, rebalance=False)
+    d.wait_for(lambda: d.status()["lifecycle"]["rebalance"] is None, 10, "the notice gone")
+    time.sleep(1)
+    d.sim.set_instance(d.instance_id, rebalance=True)
+    d.wait_for(lambda: runs(reb) == 2, 20, "the rebalance hook again")
+    time.sleep(2)
+    assert runs(reb) == 2 and runs(spot) == 1
+
+
+def test_rebalance_then_scheduled_then_restart_reruns_nothing(daemon_factory):
+    d = daemon_factory(instances=2)
+    reb = add_hook(d, "rebalance", "10-note")
+    sched = add_hook(d, "scheduled-event", "10-note")
+    d.start(checks=[d.flag_check("web")],
+            hooks=hooks_conf(replace_on=["system-maintenance"]),
+            policy={"action": "set-unhealthy", "dry_run": True}).wait_ready()
+    d.sim.set_instance(d.instance_id, rebalance=True)
+    d.wait_for(lambda: hook_env(reb), 20, "the rebalance hook")
+    d.sim.set_instance(d.instance_id, scheduled_events=[
+        {"code": "system-maintenance", "in": 3600, "event_id": "instance-event-0abc"}])
+    d.wait_for(lambda: hook_env(sched), 20, "the scheduled-event hook")
+    d.wait_for(lambda: "replace_on asks for a replacement" in d.log(), 10, "replace_on")
+    time.sleep(1)
+    assert d.stop() == 0            # an upgrade: both notices are still listed
+    d.start().wait_ready()
+    d.wait_for(lambda: d.status()["lifecycle"]["rebalance"] is not None, 10, "the notices")
+    time.sleep(3)
+    assert runs(reb) == 1 and runs(sched) == 1
+    assert d.log().count("replace_on asks for a replacement") == 1
+    handled = [h["key"] for h in d.status()["lifecycle"]["handled"]]
+    assert "rebalance" in handled and "scheduled-event@instance-event-0abc" in handled
+
+
+def test_corrupt_state_is_dropped_once_and_says_what_may_rerun(daemon_factory):
+    d = daemon_factory(instances=2)
+    reb = add_hook(d, "rebalance", "10-note")
+    with open(os.path.join(d.state_dir, "state.json"), "w") as f:
+        f.write('{"instance_id": "%s", "boot_id": "", "handled": [{"key": "a b"}]}'
+                % d.instance_id)
+    d.start(checks=[d.flag_check("web")], hooks=hooks_conf(replace_on=[])).wait_ready()
+    d.sim.set_instance(d.instance_id, rebalance=True)
+    d.wait_for(lambda: hook_env(reb), 20, "the rebalance hook")
+    time.sleep(1)
+    assert d.log().count("ignoring unreadable state") == 1
+    assert "may run their hooks again" in d.log()
+    # and the file written afterwards is sound: a restart runs nothing again
+    assert d.stop() == 0
+    d.start().wait_ready()
+    time.sleep(2)
+    assert runs(reb) == 1 and d.log().count("ignoring unreadable state") == 1

@@ -235,7 +235,7 @@ typedef struct PlanCase {
         const char *term_hook, *launch_hook;
         const char *rec_event, *rec_key;
         bool rec_completed;
-        const char *handled;
+        const char *handled, *handled_boot; /* one persisted entry (boot: BOOT if NULL) */
         /* want */
         LifecycleEvent event;
         const char *key;
@@ -247,6 +247,8 @@ typedef struct PlanCase {
 } PlanCase;
 
 #define NOW ((time_t) 1700000000)
+#define BOOT "11111111-2222-3333-4444-555555555555"
+#define OTHER_BOOT "99999999-2222-3333-4444-555555555555"
 
 static const PlanCase plan_cases[] = {
         { "idle", LIFECYCLE_TARGET_IN_SERVICE, "InService", .term_hook = "drain",
@@ -268,29 +270,24 @@ static const PlanCase plan_cases[] = {
           .term_hook = "drain", .rec_event = "terminate", .rec_key = "terminate",
           .rec_completed = true, .event = LIFECYCLE_EVENT_NONE },
         { "spot", LIFECYCLE_TARGET_IN_SERVICE, "InService", .spot = "terminate",
-          .term_hook = "drain", .event = LIFECYCLE_EVENT_SPOT,
-          .key = "spot-interruption@1505722920", .dir0 = "spot-interruption", .dir1 = "terminate",
-          .deadline = T0 },
-        { "spot beats termination", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait", .spot = "stop",
-          .term_hook = "drain", .event = LIFECYCLE_EVENT_SPOT,
-          .key = "spot-interruption@1505722920", .dir0 = "spot-interruption", .dir1 = "terminate",
-          .deadline = T0 },
-        { "hibernation starts now", LIFECYCLE_TARGET_IN_SERVICE, NULL, .spot = "hibernate",
-          .event = LIFECYCLE_EVENT_SPOT, .key = "spot-interruption@1505722920",
+          .term_hook = "drain", .event = LIFECYCLE_EVENT_SPOT, .key = "spot-interruption",
           .dir0 = "spot-interruption", .dir1 = "terminate", .deadline = T0 },
+        { "spot beats termination", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait", .spot = "stop",
+          .term_hook = "drain", .event = LIFECYCLE_EVENT_SPOT, .key = "spot-interruption",
+          .dir0 = "spot-interruption", .dir1 = "terminate", .deadline = T0 },
+        { "hibernation starts now", LIFECYCLE_TARGET_IN_SERVICE, NULL, .spot = "hibernate",
+          .event = LIFECYCLE_EVENT_SPOT, .key = "spot-interruption", .dir0 = "spot-interruption",
+          .dir1 = "terminate", .deadline = T0 },
         { "after spot the group waits: complete", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait",
           .spot = "terminate", .term_hook = "drain", .rec_event = "spot-interruption",
-          .rec_key = "spot-interruption@1505722920", .rec_completed = true,
-          .event = LIFECYCLE_EVENT_TERMINATE, .key = "terminate", .dir0 = "terminate",
-          .complete = "drain" },
+          .rec_key = "spot-interruption", .rec_completed = true, .event = LIFECYCLE_EVENT_TERMINATE,
+          .key = "terminate", .dir0 = "terminate", .complete = "drain" },
         { "after spot, no hook name: done", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait",
-          .spot = "terminate", .rec_event = "spot-interruption",
-          .rec_key = "spot-interruption@1505722920", .rec_completed = true,
-          .event = LIFECYCLE_EVENT_NONE },
+          .spot = "terminate", .rec_event = "spot-interruption", .rec_key = "spot-interruption",
+          .rec_completed = true, .event = LIFECYCLE_EVENT_NONE },
         { "after spot, not waiting yet", LIFECYCLE_TARGET_TERMINATED, "Terminating",
           .spot = "terminate", .term_hook = "drain", .rec_event = "spot-interruption",
-          .rec_key = "spot-interruption@1505722920", .rec_completed = true,
-          .event = LIFECYCLE_EVENT_NONE },
+          .rec_key = "spot-interruption", .rec_completed = true, .event = LIFECYCLE_EVENT_NONE },
         { "launch held", LIFECYCLE_TARGET_IN_SERVICE, "Pending:Wait", .launch_hook = "boot",
           .event = LIFECYCLE_EVENT_LAUNCH, .key = "launch@1700000000", .dir0 = "launch",
           .complete = "boot", .deadline = NOW + 600 },
@@ -313,8 +310,26 @@ static const PlanCase plan_cases[] = {
         { "scheduled handled in this run", LIFECYCLE_TARGET_IN_SERVICE, "InService",
           .sched_code = "system-reboot", .handled = "scheduled-event@instance-event-1",
           .event = LIFECYCLE_EVENT_NONE },
+        { "spot handled: once while it stays", LIFECYCLE_TARGET_IN_SERVICE, "InService",
+          .spot = "stop", .handled = "spot-interruption", .event = LIFECYCLE_EVENT_NONE },
+        { "spot handled in another boot: a new notice", LIFECYCLE_TARGET_IN_SERVICE, "InService",
+          .spot = "stop", .handled = "spot-interruption", .handled_boot = OTHER_BOOT,
+          .event = LIFECYCLE_EVENT_SPOT, .key = "spot-interruption", .dir0 = "spot-interruption",
+          .dir1 = "terminate", .deadline = T0 },
+        { "rebalance handled", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
+          .handled = "rebalance", .event = LIFECYCLE_EVENT_NONE },
+        { "rebalance handled in another boot", LIFECYCLE_TARGET_IN_SERVICE, "InService",
+          .rebalance = true, .handled = "rebalance", .handled_boot = OTHER_BOOT,
+          .event = LIFECYCLE_EVENT_REBALANCE, .key = "rebalance", .dir0 = "rebalance",
+          .replace = true },
+        { "scheduled handled before a reboot stays handled", LIFECYCLE_TARGET_IN_SERVICE,
+          "InService", .sched_code = "system-reboot", .handled = "scheduled-event@instance-event-1",
+          .handled_boot = OTHER_BOOT, .event = LIFECYCLE_EVENT_NONE },
+        { "terminate handled: once per instance", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait",
+          .term_hook = "drain", .handled = "terminate", .handled_boot = OTHER_BOOT,
+          .event = LIFECYCLE_EVENT_NONE },
         { "rebalance", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
-          .event = LIFECYCLE_EVENT_REBALANCE, .key = "rebalance@1505722920", .dir0 = "rebalance",
+          .event = LIFECYCLE_EVENT_REBALANCE, .key = "rebalance", .dir0 = "rebalance",
           .replace = true },
         { "scheduled before rebalance", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
           .sched_code = "system-reboot", .event = LIFECYCLE_EVENT_SCHEDULED,
@@ -322,15 +337,15 @@ static const PlanCase plan_cases[] = {
         { "rebalance after scheduled", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
           .sched_code = "system-reboot", .rec_event = "scheduled-event",
           .rec_key = "scheduled-event@instance-event-1", .rec_completed = true,
-          .event = LIFECYCLE_EVENT_REBALANCE, .key = "rebalance@1505722920", .dir0 = "rebalance",
+          .event = LIFECYCLE_EVENT_REBALANCE, .key = "rebalance", .dir0 = "rebalance",
           .replace = true },
         { "rebalance done", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
-          .rec_event = "rebalance", .rec_key = "rebalance@1505722920", .rec_completed = true,
+          .rec_event = "rebalance", .rec_key = "rebalance", .rec_completed = true,
           .event = LIFECYCLE_EVENT_NONE },
         { "termination beats a rebalance in progress", LIFECYCLE_TARGET_TERMINATED, NULL,
-          .rebalance = true, .term_hook = "drain", .rec_event = "rebalance",
-          .rec_key = "rebalance@1505722920", .event = LIFECYCLE_EVENT_TERMINATE, .key = "terminate",
-          .dir0 = "terminate", .complete = "drain" },
+          .rebalance = true, .term_hook = "drain", .rec_event = "rebalance", .rec_key = "rebalance",
+          .event = LIFECYCLE_EVENT_TERMINATE, .key = "terminate", .dir0 = "terminate",
+          .complete = "drain" },
 };
 
 static void test_plan(void **state) {
@@ -345,7 +360,7 @@ static void test_plan(void **state) {
                         .not_before = T0,
                         .state = LIFECYCLE_SCHEDULED_ACTIVE,
                 };
-                char *handled[] = { (char *) c->handled, NULL };
+                StateHandled handled = { .at = NOW };
                 LifecycleInput in = {
                         .now = NOW,
                         .target = c->target,
@@ -361,10 +376,17 @@ static void test_plan(void **state) {
                         .replace_on = replace_on,
                         .launch_timeout = 600,
                         .record = &rec,
-                        .handled = handled,
+                        .handled = &handled,
+                        .n_handled = c->handled ? 1 : 0,
+                        .boot_id = BOOT,
                 };
                 LifecyclePlan p;
 
+                if (c->handled) {
+                        snprintf(handled.key, sizeof(handled.key), "%s", c->handled);
+                        snprintf(handled.boot_id, sizeof(handled.boot_id), "%s",
+                                 c->handled_boot ? c->handled_boot : BOOT);
+                }
                 if (c->spot)
                         snprintf(in.spot.action, sizeof(in.spot.action), "%s", c->spot);
                 if (c->sched_code)
@@ -402,6 +424,14 @@ static void test_plan(void **state) {
                 if (c->event == LIFECYCLE_EVENT_SCHEDULED)
                         assert_string_equal(p.event_code, c->sched_code);
         }
+}
+
+static void test_resumed(void **state) {
+        assert_false(lifecycle_resumed(0, 0));
+        assert_false(lifecycle_resumed(0, 900000)); /* rounding between the readings */
+        assert_true(lifecycle_resumed(0, 5000000));
+        assert_true(lifecycle_resumed(7000000, 60000000));
+        assert_false(lifecycle_resumed(7000000, 7000100));
 }
 
 static void test_plan_hibernate_now(void **state) {
@@ -465,6 +495,7 @@ int main(void) {
                 cmocka_unit_test(test_record),
                 cmocka_unit_test(test_plan),
                 cmocka_unit_test(test_plan_hibernate_now),
+                cmocka_unit_test(test_resumed),
                 cmocka_unit_test(test_completion),
                 cmocka_unit_test(test_names),
         };
