@@ -54,9 +54,11 @@ void manager_update_status(Manager *m) {
 
         for (size_t i = 0; i < n; i++)
                 passing += check_state(monitor_check(m->monitor, i)) == CHECK_STATE_PASSING;
-        snprintf(line, sizeof(line), "%zu/%zu checks passing; %s%s%s", passing, n,
-                 heal_summary(m->heal), m->reload_error ? "; reload failed: " : "",
-                 strempty(m->reload_error));
+        const char *lc = lifecycle_summary(m->lifecycle);
+
+        snprintf(line, sizeof(line), "%zu/%zu checks passing; %s%s%s%s%s", passing, n,
+                 heal_summary(m->heal), isempty(lc) ? "" : "; lifecycle ", lc,
+                 m->reload_error ? "; reload failed: " : "", strempty(m->reload_error));
         if (streq(line, m->status_line))
                 return;
         memcpy(m->status_line, line, sizeof(line));

@@ -21,7 +21,8 @@
 #include "base/util.h"
 
 #define UNIT_TIMEOUT_USEC (90 * USEC_PER_SEC)
-#define COMPLETE_WAIT_MAX_SEC 900 /* the group never showed the :Wait state: give up */
+#define COMPLETE_WAIT_WARN_SEC 900 /* the group has not shown the :Wait state: say so */
+#define WAIT_BACKOFF_CAP_USEC (60 * USEC_PER_SEC)
 #define COMPLETE_MAX_FAILURES 5
 #define DESCRIBE_BACKOFF_CAP_USEC (120 * USEC_PER_SEC)
 #define HISTORY_MAX 16
@@ -67,6 +68,13 @@ struct Lifecycle {
         unsigned complete_failures;
         AwsCall *complete_call, *heartbeat_call;
         unsigned heartbeats;
+        unsigned heartbeat_failures, heartbeat_failures_unsummarised;
+        char heartbeat_error[320]; /* the last failure, for the summary and status */
+        bool wait_warned;
+        bool recheck;          /* a heartbeat or completion failed: ask the group again */
+        unsigned same_answers; /* DescribeAutoScalingInstances answers in a row unchanged */
+        unsigned hooks_total, hooks_finished;
+        char summary[192];
         sd_event_source *heartbeat_timer;
         RemedyJob *unit_job;
 
@@ -78,6 +86,7 @@ struct Lifecycle {
 static void evaluate(Lifecycle *l);
 static void next_hook(Lifecycle *l);
 static void try_complete(Lifecycle *l);
+static void count_hooks(Lifecycle *l);
 
 static const Config *cfg(Lifecycle *l) {
         return l->m->config;
@@ -132,22 +141,30 @@ static void stop_job(Lifecycle *l) {
         l->running = false;
 }
 
-static void finish_job(Lifecycle *l, const char *what) {
+static void finish_job(Lifecycle *l, const char *what, bool failed) {
         StateLifecycle *rec = record(l);
 
         unsigned dropped = state(l)->handled_dropped;
 
         rec->completed = true;
+        rec->complete_failed = failed;
         if (state_handled_add(state(l), l->plan.key, state(l)->boot_id, unix_now()) < 0)
                 log_warning("%s: cannot remember it as handled", l->plan.key);
         else if (state(l)->handled_dropped > dropped)
                 log_notice("the handled set is full (%u entries): the oldest was forgotten",
                            STATE_MAX_HANDLED);
         heal_save_state(l->m->heal);
-        log_notice("%s: done (%zu hooks, %u failed): %s", lifecycle_event_to_string(l->plan.event),
+        if (l->heartbeat_failures > 0)
+                log_warning("%s: %u of %u heartbeats failed during this event (last: %s)",
+                            lifecycle_event_to_string(l->plan.event), l->heartbeat_failures,
+                            l->heartbeat_failures + l->heartbeats, l->heartbeat_error);
+        log_fields(failed ? LOG_WARNING : LOG_NOTICE, NULL, "%s: %s (%zu hooks, %u failed): %s",
+                   lifecycle_event_to_string(l->plan.event), failed ? "FAILED" : "done",
                    rec->n_hooks_done, lifecycle_record_failed(rec), what);
-        remember(l, "%s done: %s", lifecycle_event_to_string(l->plan.event), what);
+        remember(l, "%s %s: %s", lifecycle_event_to_string(l->plan.event),
+                 failed ? "failed" : "done", what);
         stop_job(l);
+        manager_update_status(l->m);
 }
 
 static void on_complete(int error, const char *code, const char *message, void *userdata) {
@@ -158,24 +175,31 @@ static void on_complete(int error, const char *code, const char *message, void *
         if (error >= 0) {
                 snprintf(what, sizeof(what), "CompleteLifecycleAction %s %s accepted",
                          l->complete_name, l->result);
-                finish_job(l, what);
+                finish_job(l, what, false);
                 return;
         }
         l->complete_failures++;
-        log_warning("CompleteLifecycleAction %s %s failed (%s%s%s)%s", l->complete_name, l->result,
-                    isempty(code) ? strerror(-error) : code, isempty(message) ? "" : ": ",
-                    strempty(message),
-                    l->complete_failures >= COMPLETE_MAX_FAILURES ? ": giving up"
-                                                                  : ", trying again");
+        /* The first failure warns; the retries are details; a give-up warns again. */
+        log_fields(l->complete_failures == 1 ? LOG_WARNING : LOG_INFO, NULL,
+                   "CompleteLifecycleAction %s %s failed (%s%s%s)%s", l->complete_name, l->result,
+                   isempty(code) ? strerror(-error) : code, isempty(message) ? "" : ": ",
+                   strempty(message),
+                   l->complete_failures >= COMPLETE_MAX_FAILURES ? ": giving up"
+                                                                 : ", trying again");
         if (l->complete_failures >= COMPLETE_MAX_FAILURES) {
-                snprintf(what, sizeof(what), "CompleteLifecycleAction failed: %s",
-                         isempty(code) ? strerror(-error) : code);
-                finish_job(l, what);
+                snprintf(what, sizeof(what),
+                         "CompleteLifecycleAction %s given up after %u "
+                         "attempts: %s%s%s; the group applies the hook's default result "
+                         "when its heartbeat timeout ends",
+                         l->result, l->complete_failures, isempty(code) ? strerror(-error) : code,
+                         isempty(message) ? "" : ": ", strempty(message));
+                finish_job(l, what, true);
                 return;
         }
         /* The group's answer decides what is left: ask it again on the next tick. */
         l->next_describe = 0;
         l->have_group_state = false;
+        l->recheck = true;
 }
 
 static void try_complete(Lifecycle *l) {
@@ -191,12 +215,20 @@ static void try_complete(Lifecycle *l) {
                          "the lifecycle action is no longer pending (%s), "
                          "nothing to complete",
                          strempty(gs));
-                finish_job(l, what);
+                finish_job(l, what, false);
                 return;
         }
         if (c == LIFECYCLE_COMPLETE_WAIT || !l->m->aws || isempty(group_name(l))) {
-                if (unix_now() - l->phase_since > COMPLETE_WAIT_MAX_SEC)
-                        finish_job(l, "the group never held the instance for the hook");
+                /* No give-up: the group ends the action when the hook's timeout runs
+                 * out, and its answer then says so (GONE above). Meanwhile the group is
+                 * asked with backoff (on_describe), and told once that it is slow. */
+                if (!l->wait_warned && unix_now() - l->phase_since > COMPLETE_WAIT_WARN_SEC) {
+                        l->wait_warned = true;
+                        log_warning("%s: the group has not held the instance for %s for %d s "
+                                    "(it shows %s); still waiting, asking with backoff",
+                                    lifecycle_event_to_string(l->plan.event), l->complete_name,
+                                    COMPLETE_WAIT_WARN_SEC, gs ? gs : "nothing yet");
+                }
                 return;
         }
         log_info("%s: CompleteLifecycleAction %s %s", lifecycle_event_to_string(l->plan.event),
@@ -209,6 +241,7 @@ static void try_complete(Lifecycle *l) {
 }
 
 static void enter_complete(Lifecycle *l, const char *result) {
+        count_hooks(l);
         l->phase = PHASE_COMPLETE;
         l->phase_since = unix_now();
         l->result = result;
@@ -252,9 +285,11 @@ static void hooks_finished(Lifecycle *l) {
                 heal_request_replacement(l->m->heal, why);
         }
         if (!l->plan.complete) {
-                finish_job(l, l->plan.unconfigured ? "no lifecycle hook name configured, "
-                                                     "completing nothing"
-                                                   : "hooks ran");
+                finish_job(l,
+                           l->plan.unconfigured ? "no lifecycle hook name configured, "
+                                                  "completing nothing"
+                                                : "hooks ran",
+                           false);
                 return;
         }
         if (failed > 0 && cfg(l)->hooks.abandon_on_failure)
@@ -364,7 +399,25 @@ static int start_hook(Lifecycle *l, const char *dir, char **names, size_t which)
                          on_hook_done, l, &l->hook);
 }
 
+/* For status: how many of the event's hooks there are and how many finished. */
+static void count_hooks(Lifecycle *l) {
+        l->hooks_total = l->hooks_finished = 0;
+        for (size_t d = 0; l->plan.dirs[d]; d++) {
+                _cleanup_strv_free_ char **names = NULL;
+
+                if (hooks_list(cfg(l)->hooks.dir, l->plan.dirs[d], &names) < 0)
+                        continue;
+                for (size_t i = 0; names[i]; i++) {
+                        l->hooks_total++;
+                        l->hooks_finished +=
+                                lifecycle_record_find(record(l), l->plan.dirs[d], names[i]) != 0;
+                }
+        }
+}
+
 static void next_hook(Lifecycle *l) {
+        count_hooks(l);
+        manager_update_status(l->m);
         for (size_t d = 0; l->plan.dirs[d]; d++) {
                 const char *dir = l->plan.dirs[d];
                 _cleanup_strv_free_ char **names = NULL;
@@ -392,11 +445,28 @@ static void on_heartbeat_done(int error, const char *code, const char *message, 
         Lifecycle *l = userdata;
 
         l->heartbeat_call = NULL;
-        if (error < 0)
-                log_debug("RecordLifecycleActionHeartbeat failed: %s",
-                          isempty(code) ? strerror(-error) : code);
-        else
+        if (error < 0) {
+                snprintf(l->heartbeat_error, sizeof(l->heartbeat_error), "%s%s%s",
+                         isempty(code) ? strerror(-error) : code, isempty(message) ? "" : ": ",
+                         strempty(message));
+                /* Once, then counted: nine failures are one line and a summary. */
+                if (l->heartbeat_failures++ == 0)
+                        log_warning("RecordLifecycleActionHeartbeat %s failed: %s; further "
+                                    "failures are counted and summarised",
+                                    l->complete_name, l->heartbeat_error);
+                l->heartbeat_failures_unsummarised++;
+                /* The group may have ended the action (its timeout): ask it. */
+                l->recheck = true;
+        } else {
+                if (l->heartbeat_failures_unsummarised > 0)
+                        log_notice("RecordLifecycleActionHeartbeat %s works again after %u "
+                                   "failures (last: %s)",
+                                   l->complete_name, l->heartbeat_failures_unsummarised,
+                                   l->heartbeat_error);
+                l->heartbeat_failures_unsummarised = 0;
                 l->heartbeats++;
+        }
+        manager_update_status(l->m);
 }
 
 static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -441,6 +511,10 @@ static void start_job(Lifecycle *l, const LifecyclePlan *p) {
         l->phase_since = unix_now();
         l->complete_failures = 0;
         l->heartbeats = 0;
+        l->heartbeat_failures = l->heartbeat_failures_unsummarised = 0;
+        l->heartbeat_error[0] = 0;
+        l->wait_warned = false;
+        l->same_answers = 0;
         if (!p->resume) {
                 lifecycle_record_start(record(l), p->event, p->key);
                 heal_save_state(l->m->heal);
@@ -470,6 +544,11 @@ static void start_job(Lifecycle *l, const LifecyclePlan *p) {
 static bool want_describe(Lifecycle *l) {
         if (!l->m->aws || l->describe || now_usec(CLOCK_BOOTTIME) < l->next_describe)
                 return false;
+        /* Held in the Wait state, the heartbeats' answers say it still holds: ask the
+         * group again only when one of them (or the completion) failed. */
+        if (l->running && l->plan.complete && l->have_group_state &&
+            lifecycle_completion(l->plan.event, l->group_state) == LIFECYCLE_COMPLETE_NOW)
+                return l->recheck;
         if (!l->have_group_state)
                 return !l->standalone || l->target == LIFECYCLE_TARGET_TERMINATED;
         return strneq(l->group_state, "Pending", 7) ||
@@ -489,6 +568,17 @@ static void on_describe(int error, const AsgInstance *found, void *userdata) {
                                                             0.5 + random_unit() / 2);
                 log_debug("DescribeAutoScalingInstances failed: %s", strerror(-error));
         } else {
+                const char *was = l->have_group_state ? l->group_state : "";
+                /* The same answer again: ask less often (1 s doubling to 60 s, jittered),
+                 * so that a scale-in of a thousand instances is not a storm of calls. */
+                if (found && streq(was, strempty(found->lifecycle_state)))
+                        l->next_describe = now_usec(CLOCK_BOOTTIME) +
+                                           backoff_full_jitter_usec(l->same_answers++, USEC_PER_SEC,
+                                                                    WAIT_BACKOFF_CAP_USEC,
+                                                                    0.5 + random_unit() / 2);
+                else
+                        l->same_answers = 0;
+                l->recheck = false;
                 l->describe_failures = 0;
                 l->standalone = !found;
                 l->have_group_state = found != NULL;
@@ -716,6 +806,23 @@ static json_t *handled_json(const State *s) {
         return a;
 }
 
+const char *lifecycle_summary(Lifecycle *l) {
+        char dl[48] = "", hb[64] = "";
+
+        if (!l || !l->running)
+                return "";
+        if (l->plan.deadline > 0)
+                snprintf(dl, sizeof(dl), ", deadline in %lld s",
+                         (long long) MAX(0, l->plan.deadline - unix_now()));
+        if (l->plan.complete)
+                snprintf(hb, sizeof(hb), ", %u heartbeats%s", l->heartbeats,
+                         l->heartbeat_failures > 0 ? " (some failed)" : "");
+        snprintf(l->summary, sizeof(l->summary), "%s (%s): %u/%u hooks done%s%s",
+                 lifecycle_event_to_string(l->plan.event), phase_names[l->phase], l->hooks_finished,
+                 l->hooks_total, hb, dl);
+        return l->summary;
+}
+
 json_t *lifecycle_status_json(Lifecycle *l) {
         const StateLifecycle *rec = record(l);
         json_t *hist = json_array(), *done = json_array(), *sched = json_array(), *o;
@@ -740,10 +847,13 @@ json_t *lifecycle_status_json(Lifecycle *l) {
                       "scheduled", sched, "history", hist);
         if (o && !isempty(rec->event))
                 json_object_set_new(o, "record",
-                                    json_pack("{s:s,s:s,s:o,s:b,s:i}", "event", rec->event, "key",
-                                              rec->key, "hooks_done", done, "completed",
-                                              rec->completed, "failed",
-                                              (int) lifecycle_record_failed(rec)));
+                                    json_pack("{s:s,s:s,s:o,s:b,s:s,s:i}", "event", rec->event,
+                                              "key", rec->key, "hooks_done", done, "completed",
+                                              rec->completed && !rec->complete_failed, "outcome",
+                                              !rec->completed        ? "in-progress"
+                                              : rec->complete_failed ? "failed"
+                                                                     : "done",
+                                              "failed", (int) lifecycle_record_failed(rec)));
         else
                 json_decref(done);
         if (o)
@@ -752,11 +862,21 @@ json_t *lifecycle_status_json(Lifecycle *l) {
                 json_object_set_new(o, "handled_dropped",
                                     json_integer((json_int_t) state(l)->handled_dropped));
         if (o && l->running)
-                json_object_set_new(o, "running",
-                                    json_pack("{s:s,s:s,s:s,s:s,s:s?,s:i}", "event",
-                                              lifecycle_event_to_string(l->plan.event), "key",
-                                              l->plan.key, "phase", phase_names[l->phase], "hook",
-                                              l->current, "lifecycle_hook", l->plan.complete,
-                                              "heartbeats", (int) l->heartbeats));
+                json_object_set_new(
+                        o, "running",
+                        json_pack("{s:s,s:s,s:s,s:s,s:s?,s:i,s:i,s:i,s:i,s:s?,s:o,s:I}", "event",
+                                  lifecycle_event_to_string(l->plan.event), "key", l->plan.key,
+                                  "phase", phase_names[l->phase], "hook", l->current,
+                                  "lifecycle_hook", l->plan.complete, "heartbeats",
+                                  (int) l->heartbeats, "heartbeat_failures",
+                                  (int) l->heartbeat_failures, "hooks_done",
+                                  (int) l->hooks_finished, "hooks_left",
+                                  (int) (l->hooks_total - MIN(l->hooks_finished, l->hooks_total)),
+                                  "last_heartbeat_error",
+                                  isempty(l->heartbeat_error) ? NULL : l->heartbeat_error,
+                                  "deadline",
+                                  l->plan.deadline > 0 ? json_integer((json_int_t) l->plan.deadline)
+                                                       : json_null(),
+                                  "since", (json_int_t) l->phase_since));
         return o;
 }

@@ -193,5 +193,8 @@ typedef struct Lifecycle Lifecycle;
 Lifecycle *lifecycle_new(Manager *m);
 /* Cancels polls, calls and hooks (killing their process groups). NULL ok. */
 Lifecycle *lifecycle_free(Lifecycle *l);
+/* One line for STATUS=: the event in progress ("terminate (hooks): 1/2 hooks done, 3
+ * heartbeats, deadline in 40 s"), "" when idle. Valid until the next call. NULL ok. */
+const char *lifecycle_summary(Lifecycle *l);
 /* What it sees, what runs, what ran: for `drover status --json`. */
 json_t *lifecycle_status_json(Lifecycle *l);

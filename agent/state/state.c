@@ -60,6 +60,7 @@ static int parse_lifecycle(json_t *o, StateLifecycle *l) {
             json_array_size(done) > STATE_MAX_HOOKS)
                 return -EBADMSG;
         l->completed = json_is_true(json_object_get(o, "completed"));
+        l->complete_failed = json_is_true(json_object_get(o, "complete_failed"));
         json_array_foreach(done, i, h) {
                 const char *v = json_string_value(h);
                 if (!v || strlen(v) >= sizeof(l->hooks_done[0]))
@@ -222,6 +223,9 @@ int state_format(const State *s, char **ret) {
                                                   "key", s->lifecycle.key, "hooks_done", done,
                                                   "completed", s->lifecycle.completed)) < 0)
                         goto oom;
+                if (s->lifecycle.complete_failed)
+                        json_object_set_new(json_object_get(doc, "lifecycle"), "complete_failed",
+                                            json_true());
         }
         text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
         json_decref(doc);

@@ -35,7 +35,8 @@ typedef struct StateLifecycle {
         char key[128];  /* identifies the notice (hook name + time, ...) */
         size_t n_hooks_done;
         char hooks_done[STATE_MAX_HOOKS][256]; /* hook file names that finished */
-        bool completed;                        /* CompleteLifecycleAction accepted */
+        bool completed;       /* done with: hooks ran, the action completed or given up */
+        bool complete_failed; /* CompleteLifecycleAction was given up on */
 } StateLifecycle;
 
 /* A lifecycle notice whose hooks ran to the end (see lifecycle.h for the keys). Kept

@@ -344,3 +344,75 @@ def test_corrupt_state_is_dropped_once_and_says_what_may_rerun(daemon_factory):
     d.start().wait_ready()
     time.sleep(2)
     assert runs(reb) == 1 and d.log().count("ignoring unreadable state") == 1
+
+
+# ---- failures you can see (issue 18) ----
+
+def warnings(d, text):
+    return [line for line in d.log().splitlines() if line.startswith("<4>") and text in line]
+
+
+def test_heartbeat_failures_warn_once_with_the_http_status(daemon_factory):
+    d = daemon_factory(instances=2, extra_args=["--lifecycle-hook",
+                                                "drain:terminate:300:ABANDON"])
+    slow = add_hook(d, "terminate", "10-flush", sleep=8)
+    d.start(checks=[d.flag_check("web")], hooks=hooks_conf()).wait_ready()
+    # A proxy in the way answers the first heartbeats with an HTML page.
+    d.sim.fault("aws", path="RecordLifecycleActionHeartbeat", kind="html", status=502,
+                count=4)
+    scale_in(d)
+    d.wait_for(lambda: d.status()["lifecycle"].get("running", {}).get("heartbeat_failures"),
+               20, "a failed heartbeat")
+    running = d.status()["lifecycle"]["running"]
+    assert running["event"] == "terminate" and running["hooks_left"] == 1
+    assert "HTTP 502, not an AWS error document" in running["last_heartbeat_error"]
+    d.wait_for(lambda: completes(d), 40, "CompleteLifecycleAction")
+    assert runs(slow) == 1
+    lines = warnings(d, "RecordLifecycleActionHeartbeat drain failed")
+    assert len(lines) == 1, lines
+    assert "HTTP 502, not an AWS error document" in lines[0]
+    assert "RecordLifecycleActionHeartbeat drain works again after 4 failures" in d.log()
+    [summary] = warnings(d, "heartbeats failed during this event")
+    assert "4 of" in summary
+    assert any("lifecycle terminate (hooks): 0/1 hooks done" in s for s in d.notify.seen("STATUS="))
+
+
+def test_completion_given_up_is_recorded_as_failed(daemon_factory):
+    d = daemon_factory(instances=2, extra_args=["--lifecycle-hook",
+                                                "drain:terminate:300:ABANDON"])
+    add_hook(d, "terminate", "10-deregister")
+    d.start(checks=[d.flag_check("web")], hooks=hooks_conf()).wait_ready()
+    # moto's error shape, ErrorResponse/Errors/Error: the code must still be read.
+    d.sim.fault("aws", path="CompleteLifecycleAction", kind="status", status=500,
+                shape="errors")
+    scale_in(d)
+    d.wait_for(lambda: (d.status()["lifecycle"].get("record") or {}).get("outcome")
+               == "failed", 40, "the completion given up")
+    rec = d.status()["lifecycle"]["record"]
+    assert rec["completed"] is False
+    assert len(d.calls("CompleteLifecycleAction")) == 5
+    first = warnings(d, "CompleteLifecycleAction drain CONTINUE failed")
+    assert len(first) == 1, first
+    assert "InternalFailure: HTTP 500: An internal error has occurred" in first[0]
+    [gave_up] = warnings(d, "terminate: FAILED")
+    assert "given up after 5 attempts" in gave_up and "HTTP 500" in gave_up
+    d.sim.clear_faults()
+    time.sleep(2)
+    assert len(d.calls("CompleteLifecycleAction")) == 5    # handled: not again
+
+
+def test_held_in_wait_the_group_is_not_polled(daemon_factory):
+    """The heartbeats' answers say the group still holds the instance: no poll every tick
+    (at a scale-in of 1,000 instances that was 200 calls a second)."""
+    d = daemon_factory(instances=2, extra_args=["--lifecycle-hook",
+                                                "drain:terminate:300:ABANDON"])
+    slow = add_hook(d, "terminate", "10-flush", sleep=6)
+    d.start(checks=[d.flag_check("web")], hooks=hooks_conf()).wait_ready()
+    scale_in(d)
+    d.wait_for(lambda: os.path.exists(slow + ".started"), 20, "the hook")
+    before = len(d.calls("DescribeAutoScalingInstances"))
+    d.wait_for(lambda: completes(d), 30, "CompleteLifecycleAction")
+    during = len(d.calls("DescribeAutoScalingInstances")) - before
+    assert during <= 2, during          # 12 polls of 0.5 s went by
+    assert len([c for c in d.calls("RecordLifecycleActionHeartbeat")
+                if c["status"] == 200]) >= 3

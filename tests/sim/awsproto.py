@@ -210,7 +210,7 @@ def response_xml(signing_name, op, result, request_id):
     return "".join(out).encode()
 
 
-def error_xml(signing_name, code, message, request_id):
+def error_xml(signing_name, code, message, request_id, shape="error"):
     msg = escape(message)
     if signing_name == "ec2":
         return ('<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
@@ -218,6 +218,9 @@ def error_xml(signing_name, code, message, request_id):
                 f"<RequestID>{request_id}</RequestID></Response>").encode()
     ns = namespace(service_model(signing_name if signing_name in SERVICES else "autoscaling"))
     kind = "Receiver" if code in ("InternalFailure", "ServiceUnavailable") else "Sender"
-    return (f'<ErrorResponse xmlns="{ns}"><Error><Type>{kind}</Type>'
-            f"<Code>{escape(code)}</Code><Message>{msg}</Message></Error>"
+    error = (f"<Error><Type>{kind}</Type><Code>{escape(code)}</Code>"
+             f"<Message>{msg}</Message></Error>")
+    if shape == "errors":       # moto's, and some AWS-compatible endpoints'
+        error = f"<Errors>{error}</Errors>"
+    return (f'<ErrorResponse xmlns="{ns}">{error}'
             f"<RequestId>{request_id}</RequestId></ErrorResponse>\n").encode()

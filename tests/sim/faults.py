@@ -2,7 +2,10 @@
 action name (AWS) and instance, for N requests or until cleared."""
 import threading
 
-KINDS = ("status", "latency", "throttle", "drop", "garbage", "truncate")
+# "status" answers an AWS error document (shape "error", or "errors": moto's
+# ErrorResponse/Errors/Error); "html" answers the status with a proxy's HTML page.
+KINDS = ("status", "latency", "throttle", "drop", "garbage", "truncate", "html")
+SHAPES = ("error", "errors")
 ENDPOINTS = ("imds", "aws")
 
 
@@ -28,6 +31,9 @@ class Fault:
         self.seconds = float(spec.get("seconds", 2.0))
         if not 100 <= self.status <= 599 or not 0 <= self.seconds <= 600:
             raise FaultError("status must be 100..599 and seconds 0..600")
+        self.shape = spec.get("shape", "error")
+        if self.shape not in SHAPES:
+            raise FaultError(f"shape must be one of {SHAPES}")
         self.hits = 0
 
     def matches(self, endpoint, path, action, instance):
@@ -44,7 +50,8 @@ class Fault:
     def to_json(self):
         return {"endpoint": self.endpoint, "kind": self.kind, "path": self.path,
                 "instance": self.instance, "remaining": self.remaining,
-                "status": self.status, "seconds": self.seconds, "hits": self.hits}
+                "status": self.status, "seconds": self.seconds, "shape": self.shape,
+                "hits": self.hits}
 
 
 class Faults:
