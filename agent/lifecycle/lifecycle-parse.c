@@ -373,10 +373,21 @@ static bool plan_spot(const LifecycleInput *in, LifecyclePlan *p) {
         return true;
 }
 
+bool lifecycle_state_retained(const char *gs) {
+        static const char suffix[] = ":Retained";
+        size_t n = gs ? strlen(gs) : 0;
+
+        return n > sizeof(suffix) - 1 && streq(gs + n - (sizeof(suffix) - 1), suffix);
+}
+
 static bool plan_terminate(const LifecycleInput *in, LifecyclePlan *p) {
         const char *gs = in->group_state;
         bool waiting = gs && streq(gs, "Terminating:Wait");
         bool configured = !isempty(in->terminate_hook_name);
+
+        /* Retained: the group keeps it for a person; the drain already ran or failed. */
+        if (lifecycle_state_retained(gs))
+                return false;
 
         if (in->target != LIFECYCLE_TARGET_TERMINATED && !(gs && strneq(gs, "Terminating", 11)))
                 return false;

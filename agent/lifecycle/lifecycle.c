@@ -49,6 +49,9 @@ struct Lifecycle {
         size_t n_scheduled;
 
         AwsCall *describe;
+        AwsCall *group_call; /* DescribeAutoScalingGroups: the retention policy */
+        bool have_retention, retention_warned, retained;
+        AsgRetention retention;
         char *group_name;
         char group_state[48];
         bool have_group_state, standalone;
@@ -87,6 +90,7 @@ static void evaluate(Lifecycle *l);
 static void next_hook(Lifecycle *l);
 static void try_complete(Lifecycle *l);
 static void count_hooks(Lifecycle *l);
+static void on_group(int error, const AsgGroup *g, void *userdata);
 
 static const Config *cfg(Lifecycle *l) {
         return l->m->config;
@@ -365,8 +369,8 @@ static void note_attempt(Lifecycle *l, const char *path) {
 
 static int start_hook(Lifecycle *l, const char *dir, char **names, size_t which) {
         const LifecyclePlan *p = &l->plan;
-        char ev[64], inst[64], region[64], asg[300], hook[300], dl[48], spot[48], code[64];
-        char *env[] = { ev, inst, region, asg, hook, dl, spot, code, NULL };
+        char ev[64], inst[64], region[64], asg[300], hook[300], dl[48], spot[48], code[64], ret[48];
+        char *env[] = { ev, inst, region, asg, hook, dl, spot, code, ret, NULL };
         _cleanup_strv_free_ char **skip = strv_copy(names);
         double timeout = cfg(l)->hooks.timeout;
 
@@ -391,6 +395,8 @@ static int start_hook(Lifecycle *l, const char *dir, char **names, size_t which)
                 snprintf(dl, sizeof(dl), "DROVER_DEADLINE=");
         snprintf(spot, sizeof(spot), "DROVER_SPOT_ACTION=%s", p->spot_action);
         snprintf(code, sizeof(code), "DROVER_EVENT_CODE=%s", p->event_code);
+        snprintf(ret, sizeof(ret), "DROVER_RETENTION=%s",
+                 l->have_retention ? asg_retention_to_string(l->retention) : "unknown");
         snprintf(l->current, sizeof(l->current), "%s/%s", dir, names[which]);
         l->current_dir = dir;
         note_attempt(l, l->current);
@@ -515,6 +521,11 @@ static void start_job(Lifecycle *l, const LifecyclePlan *p) {
         l->heartbeat_error[0] = 0;
         l->wait_warned = false;
         l->same_answers = 0;
+        /* The policy may have changed since start: ask again (the hooks see the last
+         * answer; the group's answer to the completion is what counts in the end). */
+        if ((p->event == LIFECYCLE_EVENT_TERMINATE || p->event == LIFECYCLE_EVENT_SPOT) &&
+            l->have_retention && !l->group_call && l->m->aws && !isempty(group_name(l)))
+                (void) asg_describe_group(l->m->aws, group_name(l), on_group, l, &l->group_call);
         if (!p->resume) {
                 lifecycle_record_start(record(l), p->event, p->key);
                 heal_save_state(l->m->heal);
@@ -551,9 +562,54 @@ static bool want_describe(Lifecycle *l) {
                 return l->recheck;
         if (!l->have_group_state)
                 return !l->standalone || l->target == LIFECYCLE_TARGET_TERMINATED;
-        return strneq(l->group_state, "Pending", 7) ||
-               (l->target == LIFECYCLE_TARGET_TERMINATED && !streq(record(l)->key, "terminate")) ||
+        /* After a termination the group's answer says whether it retains the instance;
+         * unchanged answers are asked for less and less often (on_describe). */
+        return strneq(l->group_state, "Pending", 7) || l->target == LIFECYCLE_TARGET_TERMINATED ||
                (l->running && l->plan.complete);
+}
+
+static void on_group(int error, const AsgGroup *g, void *userdata) {
+        Lifecycle *l = userdata;
+
+        l->group_call = NULL;
+        if (error < 0) {
+                log_debug("DescribeAutoScalingGroups failed: %s; DROVER_RETENTION stays unknown",
+                          strerror(-error));
+                l->have_retention = true; /* asked once; a terminate event asks again */
+                l->retention = ASG_RETENTION_UNKNOWN;
+                return;
+        }
+        l->have_retention = true;
+        l->retention = g->retention;
+        if (l->retention == ASG_RETENTION_RETAIN && cfg(l)->hooks.abandon_on_failure &&
+            !l->retention_warned) {
+                l->retention_warned = true;
+                log_warning("hooks.on_failure = \"abandon\" and group %s retains instances whose "
+                            "termination is abandoned (InstanceLifecyclePolicy: "
+                            "TerminateHookAbandon = retain): every failed drain leaves this "
+                            "instance in Terminating:Retained, out of desired capacity and "
+                            "still paid for, until someone calls "
+                            "TerminateInstanceInAutoScalingGroup",
+                            g->name);
+        }
+}
+
+/* What the group's answer says that no plan acts on: a retained instance. */
+static void note_group_state(Lifecycle *l) {
+        /* Terminating:Retained, and in a warm pool Warmed:Pending:Retained and
+         * Warmed:Terminating:Retained (Auto Scaling user guide, "Manage retained
+         * instances"): the group keeps the instance for a person to look at. */
+        bool retained = lifecycle_state_retained(l->group_state);
+
+        if (retained && !l->retained) {
+                log_warning("the group retains this instance (%s): it is out of desired capacity "
+                            "and still paid for until someone calls "
+                            "TerminateInstanceInAutoScalingGroup; drover does nothing about it",
+                            l->group_state);
+                remember(l, "retained by the group (%s)", l->group_state);
+                manager_metric(l->m, METRICS_LIFECYCLE_RETAINED, 1);
+        }
+        l->retained = retained;
 }
 
 static void on_describe(int error, const AsgInstance *found, void *userdata) {
@@ -588,7 +644,11 @@ static void on_describe(int error, const AsgInstance *found, void *userdata) {
                         free(l->group_name);
                         l->group_name = found->group_name ? strdup(found->group_name) : NULL;
                 }
+                if (found)
+                        note_group_state(l);
         }
+        if (!l->have_retention && !l->group_call && l->m->aws && !isempty(group_name(l)))
+                (void) asg_describe_group(l->m->aws, group_name(l), on_group, l, &l->group_call);
         evaluate(l);
 }
 
@@ -788,6 +848,7 @@ Lifecycle *lifecycle_free(Lifecycle *l) {
         for (int i = 0; i < _N_MAX; i++)
                 imds_call_cancel(l->imds[i]);
         aws_call_cancel(l->describe);
+        aws_call_cancel(l->group_call);
         remedy_job_cancel(l->unit_job);
         remedy_free(l->remedy);
         sd_event_source_disable_unref(l->tick);
@@ -858,6 +919,13 @@ json_t *lifecycle_status_json(Lifecycle *l) {
                 json_decref(done);
         if (o)
                 json_object_set_new(o, "handled", handled_json(state(l)));
+        if (o)
+                json_object_set_new(o, "retention",
+                                    json_string(l->have_retention
+                                                        ? asg_retention_to_string(l->retention)
+                                                        : "unknown"));
+        if (o)
+                json_object_set_new(o, "retained", json_boolean(l->retained));
         if (o)
                 json_object_set_new(o, "handled_dropped",
                                     json_integer((json_int_t) state(l)->handled_dropped));

@@ -173,6 +173,13 @@ int lifecycle_record_find(const StateLifecycle *rec, const char *dir, const char
 /* How many hooks of the record failed. */
 unsigned lifecycle_record_failed(const StateLifecycle *rec);
 
+/* Whether a group LifecycleState is one where the group retains the instance after an
+ * abandoned lifecycle action: Terminating:Retained, Warmed:Pending:Retained,
+ * Warmed:Terminating:Retained (Auto Scaling user guide, "Manage retained instances",
+ * docs.aws.amazon.com/autoscaling/ec2/userguide/manage-retained-instances.html). drover
+ * reports it and never acts on it. NULL is false. */
+bool lifecycle_state_retained(const char *group_state);
+
 /* The keys of the notices that re-arm (see lifecycle_plan). */
 #define LIFECYCLE_KEY_SPOT "spot-interruption"
 #define LIFECYCLE_KEY_REBALANCE "rebalance"

@@ -416,3 +416,36 @@ def test_held_in_wait_the_group_is_not_polled(daemon_factory):
     assert during <= 2, during          # 12 polls of 0.5 s went by
     assert len([c for c in d.calls("RecordLifecycleActionHeartbeat")
                 if c["status"] == 200]) >= 3
+
+
+# ---- retention (issue 18) ----
+
+def metric_names(d):
+    return {v for c in d.sim.calls("PutMetricData") for k, v in c["params"].items()
+            if k.endswith(".MetricName")}
+
+
+def test_retained_after_abandon_is_reported_and_left_alone(daemon_factory):
+    d = daemon_factory(instances=2, extra_args=["--lifecycle-hook",
+                                                "drain:terminate:300:ABANDON"])
+    d.sim.control("POST", "/group", {"retention": "retain"})
+    bad = add_hook(d, "terminate", "10-drain-fails", code=1)
+    d.start(checks=[d.flag_check("web")], metrics={"high_resolution": True},
+            hooks=hooks_conf(on_failure="abandon")).wait_ready()
+    d.wait_for(lambda: d.status()["lifecycle"]["retention"] == "retain", 10, "the policy")
+    [cost] = warnings(d, "hooks.on_failure = \"abandon\" and group drover-asg retains")
+    assert "out of desired capacity" in cost
+    scale_in(d)
+    d.wait_for(lambda: completes(d), 30, "CompleteLifecycleAction")
+    assert completes(d)[0]["params"]["LifecycleActionResult"] == "ABANDON"
+    assert hook_env(bad)[0]["DROVER_RETENTION"] == "retain"
+    d.sim.wait_for(lambda st: state_of(d)["state"] == "Terminating:Retained")
+    d.wait_for(lambda: d.status()["lifecycle"]["retained"], 20, "retained in status")
+    d.wait_for(lambda: "LifecycleRetained" in metric_names(d), 40, "the metric")
+    time.sleep(2)
+    lines = warnings(d, "the group retains this instance (Terminating:Retained)")
+    assert len(lines) == 1, lines
+    assert runs(bad) == 1 and len(completes(d)) == 1      # nothing done about it
+    assert d.replacements() == []
+    assert "retention: hook" not in d.log()
+    assert len(warnings(d, "hooks.on_failure = \"abandon\" and group")) == 1

@@ -66,7 +66,9 @@ def group_json(world):
         "TerminationPolicies": ["Default"], "NewInstancesProtectedFromScaleIn": False,
         "ServiceLinkedRoleARN": "arn:aws:iam::123456789012:role/aws-service-role/"
                                 "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
-        "CapacityRebalance": False}
+        "CapacityRebalance": False,
+        "InstanceLifecyclePolicy": {"RetentionTriggers": {
+            "TerminateHookAbandon": world.retention}} if world.retention else None}
 
 
 def describe_auto_scaling_groups(app, req):

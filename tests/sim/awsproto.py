@@ -35,8 +35,24 @@ def service_model(signing_name):
                 _loader = botocore.loaders.create_loader()
             name = SERVICES[signing_name]
             data = _loader.load_service_model(name, "service-2")
+            _supplement(name, data)
             _models[signing_name] = botocore.model.ServiceModel(data, service_name=name)
         return _models[signing_name]
+
+
+def _supplement(name, data):
+    """Shapes AWS added after Debian's botocore model was cut, as the Auto Scaling API
+    reference documents them (API_InstanceLifecyclePolicy, API_RetentionTriggers), so
+    the sim can serve them. A newer botocore that has them is left alone."""
+    if name != "autoscaling":
+        return
+    shapes = data["shapes"]
+    shapes.setdefault("RetentionTriggers", {"type": "structure", "members": {
+        "TerminateHookAbandon": {"shape": "XmlStringMaxLen255"}}})
+    shapes.setdefault("InstanceLifecyclePolicy", {"type": "structure", "members": {
+        "RetentionTriggers": {"shape": "RetentionTriggers"}}})
+    shapes["AutoScalingGroup"]["members"].setdefault(
+        "InstanceLifecyclePolicy", {"shape": "InstanceLifecyclePolicy"})
 
 
 def namespace(model):

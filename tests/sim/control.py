@@ -3,7 +3,8 @@
 GET  /state                      whole model state, ports, credentials, faults
 GET  /calls[?action=A]           AWS API calls received (action, params, verified, ...)
 GET  /imds-calls                 IMDS requests received
-POST /group                      {"desired", "min", "max"}
+POST /group                      {"desired", "min", "max", "retention": "retain"|
+                                  "terminate"|null (the group's InstanceLifecyclePolicy)}
 POST /instances/ID               {"health", "lifecycle_state", "target_lifecycle_state",
                                   "spot_action", "rebalance", "scheduled_events", "tags",
                                   "protected"}   (spot_action: {"action", "in"} or null)
@@ -75,6 +76,11 @@ def route(app, method, path, query, body):
     if method != "POST":
         raise ControlError(f"no route for {method} {path}", 404)
     if path == "/group":
+        if "retention" in body:
+            if body["retention"] not in (None, "retain", "terminate"):
+                raise ControlError("retention must be retain, terminate or null")
+            with world.lock:
+                world.retention = body["retention"]
         world.set_desired(body.get("desired"), body.get("min"), body.get("max"))
         return app.state()["group"]
     if parts[0] == "instances" and len(parts) in (2, 3):

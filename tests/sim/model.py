@@ -16,8 +16,10 @@ ACCOUNT = "123456789012"
 LAUNCHING = "autoscaling:EC2_INSTANCE_LAUNCHING"
 TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
 ACTIVE_STATES = ("Pending", "Pending:Wait", "Pending:Proceed", "InService")
+# Terminating:Retained: an abandoned termination in a group that retains on abandon
+# (Auto Scaling user guide, "Manage retained instances").
 STATES = ACTIVE_STATES + ("Terminating", "Terminating:Wait", "Terminating:Proceed",
-                          "Terminated", "Standby")
+                          "Terminating:Retained", "Terminated", "Standby")
 PROCESSES = ("Launch", "Terminate", "AddToLoadBalancer", "AlarmNotification",
              "AZRebalance", "HealthCheck", "InstanceRefresh", "ReplaceUnhealthy",
              "ScheduledActions")
@@ -77,6 +79,7 @@ class Instance:
         self.protected = False
         self.respect_grace = True
         self.in_group = True
+        self.retain = False             # an abandoned termination the group retains
 
     def target_lifecycle_state(self):
         if self.target_override:
@@ -115,6 +118,9 @@ class World:
         self.terminate_delay = terminate_delay
         self.created = time.time()
         self.hooks = {}                 # name -> hook dict (botocore LifecycleHook shape)
+        # InstanceLifecyclePolicy.RetentionTriggers.TerminateHookAbandon: None (no
+        # policy), "retain" or "terminate"
+        self.retention = None
         self.suspended = {}             # process -> reason
         self.group_tags = {}            # key -> {"Value", "PropagateAtLaunch"}
         self.activities = []            # newest first
@@ -207,6 +213,12 @@ class World:
     # ---- requests (callers hold no lock; these take it) ----
     def begin_terminate(self, inst, cause, decrement=False):
         with self.lock:
+            if inst.state == "Terminating:Retained":
+                # what ends a retention: the instance goes, no hooks again
+                inst.state, inst.action = "Terminating:Proceed", None
+                inst.timer = self.clock.model() + self.terminate_delay
+                return self._activity(f"Terminating EC2 instance: {inst.id}",
+                                      cause + " (retained instance).", inst)
             if inst.state not in ACTIVE_STATES + ("Standby",):
                 raise ModelError(f"The instance {inst.id} is already terminating")
             old = self.desired
@@ -312,6 +324,7 @@ class World:
             inst.action = None
             if s == "Terminating:Wait":
                 inst.state, inst.timer = "Terminating:Proceed", now + self.terminate_delay
+                inst.retain = result == "ABANDON" and self.retention == "retain"
             elif result == "CONTINUE":
                 self._in_service(inst)
             else:
@@ -334,6 +347,10 @@ class World:
                 self._start_wait(inst, hook, "Terminating:Wait", now)
             else:
                 inst.state, inst.timer = "Terminating:Proceed", now + self.terminate_delay
+        elif s == "Terminating:Proceed" and now >= inst.timer and inst.retain:
+            inst.retain = False             # until TerminateInstanceInAutoScalingGroup
+            inst.state = "Terminating:Retained"
+            self._finish_activity(inst, "Terminating", "Failed")
         elif s == "Terminating:Proceed" and now >= inst.timer:
             inst.state = "Terminated"
             inst.terminated_at = time.time()
@@ -371,6 +388,7 @@ class World:
             return {"group": {"name": self.asg_name, "arn": self.arn,
                               "desired": self.desired, "min": self.min_size,
                               "max": self.max_size, "grace": self.grace,
+                              "retention": self.retention,
                               "hooks": list(self.hooks.values()),
                               "suspended": dict(self.suspended),
                               "tags": self.group_tags},

@@ -328,6 +328,8 @@ static const PlanCase plan_cases[] = {
         { "terminate handled: once per instance", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait",
           .term_hook = "drain", .handled = "terminate", .handled_boot = OTHER_BOOT,
           .event = LIFECYCLE_EVENT_NONE },
+        { "retained: never acted on", LIFECYCLE_TARGET_TERMINATED, "Terminating:Retained",
+          .term_hook = "drain", .event = LIFECYCLE_EVENT_NONE },
         { "rebalance", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
           .event = LIFECYCLE_EVENT_REBALANCE, .key = "rebalance", .dir0 = "rebalance",
           .replace = true },
@@ -426,6 +428,15 @@ static void test_plan(void **state) {
         }
 }
 
+static void test_retained(void **state) {
+        assert_true(lifecycle_state_retained("Terminating:Retained"));
+        assert_true(lifecycle_state_retained("Warmed:Pending:Retained"));
+        assert_false(lifecycle_state_retained(":Retained"));
+        assert_false(lifecycle_state_retained("Terminating:Wait"));
+        assert_false(lifecycle_state_retained("Retained"));
+        assert_false(lifecycle_state_retained(NULL));
+}
+
 static void test_resumed(void **state) {
         assert_false(lifecycle_resumed(0, 0));
         assert_false(lifecycle_resumed(0, 900000)); /* rounding between the readings */
@@ -496,6 +507,7 @@ int main(void) {
                 cmocka_unit_test(test_plan),
                 cmocka_unit_test(test_plan_hibernate_now),
                 cmocka_unit_test(test_resumed),
+                cmocka_unit_test(test_retained),
                 cmocka_unit_test(test_completion),
                 cmocka_unit_test(test_names),
         };

@@ -175,3 +175,46 @@ def test_state_is_json_and_complete(sim):
     for key in ("group", "instances", "activities", "clock", "aws_port", "control_port",
                 "imds", "credentials", "faults"):
         assert key in st
+
+
+def test_retention_on_abandon_with_aws_cli(sim_factory):
+    """InstanceLifecyclePolicy.RetentionTriggers.TerminateHookAbandon = retain: an ABANDON
+    leaves the instance in Terminating:Retained, out of desired capacity (a replacement
+    is launched), until TerminateInstanceInAutoScalingGroup."""
+    from awshelp import cli
+    s = sim_factory(instances=2, time_scale=SCALE)
+    a, _ = s.instance_ids
+    s.add_lifecycle_hook("drain", "terminate", heartbeat_timeout=3600)
+    s.control("POST", "/group", {"retention": "retain"})
+    # Debian's CLI predates the field: its --debug log shows the raw answer.
+    p = cli(s, "--debug", "autoscaling", "describe-auto-scaling-groups")
+    assert p.returncode == 0
+    assert "<InstanceLifecyclePolicy><RetentionTriggers><TerminateHookAbandon>retain" \
+        "</TerminateHookAbandon>" in p.stderr
+    assert cli(s, "autoscaling", "set-instance-health", "--instance-id", a,
+               "--health-status", "Unhealthy").returncode == 0
+    _wait_state(s, a, "Terminating:Wait")
+    p = cli(s, "autoscaling", "complete-lifecycle-action", "--lifecycle-hook-name", "drain",
+            "--auto-scaling-group-name", "drover-asg", "--instance-id", a,
+            "--lifecycle-action-result", "ABANDON")
+    assert p.returncode == 0, p.stderr
+    _wait_state(s, a, "Terminating:Retained")
+    tok = token(s.imds_url(a))
+    assert get(s.imds_url(a), "/latest/meta-data/autoscaling/target-lifecycle-state",
+               tok)[1] == "Terminated"
+    s.wait_for(lambda st: sum(i["state"] == "InService" for i in st["instances"]) == 2,
+               what="a replacement for the retained instance")
+    p = cli(s, "autoscaling", "describe-auto-scaling-instances", "--instance-ids", a)
+    assert json.loads(p.stdout)["AutoScalingInstances"][0]["LifecycleState"] == \
+        "Terminating:Retained"
+    import time
+    time.sleep(0.5)
+    assert s.instance(a)["state"] == "Terminating:Retained"     # it stays
+    assert cli(s, "autoscaling", "terminate-instance-in-auto-scaling-group",
+               "--instance-id", a, "--no-should-decrement-desired-capacity"
+               ).returncode == 0
+    _wait_state(s, a, "Terminated")
+    # Without the policy an ABANDON terminates, and the field is absent.
+    s.control("POST", "/group", {"retention": None})
+    p = cli(s, "--debug", "autoscaling", "describe-auto-scaling-groups")
+    assert "InstanceLifecyclePolicy" not in p.stderr.split("Response body")[-1]
