@@ -370,7 +370,10 @@ static void note_attempt(Lifecycle *l, const char *path) {
 static int start_hook(Lifecycle *l, const char *dir, char **names, size_t which) {
         const LifecyclePlan *p = &l->plan;
         char ev[64], inst[64], region[64], asg[300], hook[300], dl[48], spot[48], code[64], ret[48];
-        char *env[] = { ev, inst, region, asg, hook, dl, spot, code, ret, NULL };
+        /* DESIGN's contract names DROVER_WARM_POOL; warm pools are not handled yet, and
+         * empty is its value outside a warm-pool transition. */
+        char warm[] = "DROVER_WARM_POOL=";
+        char *env[] = { ev, inst, region, asg, hook, dl, spot, code, ret, warm, NULL };
         _cleanup_strv_free_ char **skip = strv_copy(names);
         double timeout = cfg(l)->hooks.timeout;
 

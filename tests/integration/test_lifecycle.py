@@ -90,6 +90,8 @@ def test_scale_in_runs_hooks_heartbeats_and_continues(daemon_factory):
     assert env["DROVER_ASG"] == "drover-asg"
     assert env["DROVER_LIFECYCLE_HOOK"] == "drain"
     assert env["DROVER_DEADLINE"] == ""
+    assert env["DROVER_RETENTION"] == "terminate"   # the group has no lifecycle policy
+    assert env["DROVER_WARM_POOL"] == ""
     _, t_slow = hook_env(slow)
     assert t_fast <= t_slow  # name order
     # The slow hook outlived the group's 3 s heartbeat timeout: heartbeats kept it waiting.
