@@ -403,23 +403,45 @@ static bool plan_terminate(const LifecycleInput *in, LifecyclePlan *p) {
         return true;
 }
 
-static bool plan_launch(const LifecycleInput *in, LifecyclePlan *p) {
-        char key[128];
-        long long started = (long long) in->now;
+static bool warmed_before(const LifecycleInput *in) {
+        for (size_t i = 0; in->handled && i < in->n_handled; i++)
+                if (strneq(in->handled[i].key, LIFECYCLE_KEY_WARM_PREFIX,
+                           strlen(LIFECYCLE_KEY_WARM_PREFIX)))
+                        return true;
+        return false;
+}
 
-        if (!in->group_state || !streq(in->group_state, "Pending:Wait"))
+/*
+ * A launch hook holds the instance in Pending:Wait, or in Warmed:Pending:Wait when it
+ * enters a warm pool (Auto Scaling user guide, "Manage retained instances" lists the
+ * states: Warmed:Pending, Warmed:Pending:Wait, Warmed:Pending:Proceed); an
+ * instance that entered one runs the launch hooks again when it leaves for InService.
+ * Readiness gates the leaving (and the plain) launch only: many applications do not
+ * start at all while an instance is being put into the pool.
+ */
+static bool plan_launch(const LifecycleInput *in, LifecyclePlan *p) {
+        const char *gs = in->group_state;
+        bool entering = gs && streq(gs, "Warmed:Pending:Wait");
+        const char *prefix = entering ? LIFECYCLE_KEY_WARM_PREFIX : "launch@";
+        size_t pl = strlen(prefix);
+        long long started = (long long) in->now;
+        char key[128];
+
+        if (!gs || (!entering && !streq(gs, "Pending:Wait")))
                 return false;
-        /* One launch per instance: the record's key, with the time it began, is it. */
-        if (record_is(in, "launch") && sscanf(in->record->key, "launch@%lld", &started) != 1)
+        /* One launch per transition: the record's key, with the time it began, is it. */
+        if (record_is(in, "launch") && strneq(in->record->key, prefix, pl) &&
+            sscanf(in->record->key + pl, "%lld", &started) != 1)
                 started = (long long) in->now;
-        snprintf(key, sizeof(key), "launch@%lld", started);
+        snprintf(key, sizeof(key), "%s%lld", prefix, started);
         if (key_handled(in, key))
                 return false;
         plan_set(in, p, LIFECYCLE_EVENT_LAUNCH, key);
         p->unit = "drover-launch.target";
         p->complete = isempty(in->launch_hook_name) ? NULL : in->launch_hook_name;
         p->unconfigured = !p->complete;
-        p->wait_ready = true;
+        p->wait_ready = !entering;
+        p->warm_pool = entering ? "entering" : warmed_before(in) ? "leaving" : "";
         p->deadline = (time_t) (started + (long long) in->launch_timeout);
         return true;
 }
@@ -455,7 +477,7 @@ static bool plan_rebalance(const LifecycleInput *in, LifecyclePlan *p) {
 }
 
 int lifecycle_plan(const LifecycleInput *in, LifecyclePlan *ret) {
-        LifecyclePlan p = {};
+        LifecyclePlan p = { .warm_pool = "" };
 
         if (!in || !ret)
                 return -EINVAL;
@@ -470,7 +492,9 @@ int lifecycle_plan(const LifecycleInput *in, LifecyclePlan *ret) {
 LifecycleCompletion lifecycle_completion(LifecycleEvent event, const char *gs) {
         const char *wait_state, *before;
 
-        if (event == LIFECYCLE_EVENT_LAUNCH)
+        if (event == LIFECYCLE_EVENT_LAUNCH && gs && strneq(gs, "Warmed:", 7))
+                wait_state = "Warmed:Pending:Wait", before = "Warmed:Pending";
+        else if (event == LIFECYCLE_EVENT_LAUNCH)
                 wait_state = "Pending:Wait", before = "Pending";
         else if (event == LIFECYCLE_EVENT_TERMINATE)
                 wait_state = "Terminating:Wait", before = "Terminating";

@@ -75,6 +75,7 @@ struct Lifecycle {
         char heartbeat_error[320]; /* the last failure, for the summary and status */
         bool wait_warned;
         bool recheck;          /* a heartbeat or completion failed: ask the group again */
+        bool ask_group;        /* IMDS's target changed: the group's answer may have too */
         unsigned same_answers; /* DescribeAutoScalingInstances answers in a row unchanged */
         unsigned hooks_total, hooks_finished;
         char summary[192];
@@ -370,9 +371,7 @@ static void note_attempt(Lifecycle *l, const char *path) {
 static int start_hook(Lifecycle *l, const char *dir, char **names, size_t which) {
         const LifecyclePlan *p = &l->plan;
         char ev[64], inst[64], region[64], asg[300], hook[300], dl[48], spot[48], code[64], ret[48];
-        /* DESIGN's contract names DROVER_WARM_POOL; warm pools are not handled yet, and
-         * empty is its value outside a warm-pool transition. */
-        char warm[] = "DROVER_WARM_POOL=";
+        char warm[48];
         char *env[] = { ev, inst, region, asg, hook, dl, spot, code, ret, warm, NULL };
         _cleanup_strv_free_ char **skip = strv_copy(names);
         double timeout = cfg(l)->hooks.timeout;
@@ -398,6 +397,7 @@ static int start_hook(Lifecycle *l, const char *dir, char **names, size_t which)
                 snprintf(dl, sizeof(dl), "DROVER_DEADLINE=");
         snprintf(spot, sizeof(spot), "DROVER_SPOT_ACTION=%s", p->spot_action);
         snprintf(code, sizeof(code), "DROVER_EVENT_CODE=%s", p->event_code);
+        snprintf(warm, sizeof(warm), "DROVER_WARM_POOL=%s", strempty(p->warm_pool));
         snprintf(ret, sizeof(ret), "DROVER_RETENTION=%s",
                  l->have_retention ? asg_retention_to_string(l->retention) : "unknown");
         snprintf(l->current, sizeof(l->current), "%s/%s", dir, names[which]);
@@ -563,11 +563,17 @@ static bool want_describe(Lifecycle *l) {
         if (l->running && l->plan.complete && l->have_group_state &&
             lifecycle_completion(l->plan.event, l->group_state) == LIFECYCLE_COMPLETE_NOW)
                 return l->recheck;
+        if (l->ask_group)
+                return true;
         if (!l->have_group_state)
                 return !l->standalone || l->target == LIFECYCLE_TARGET_TERMINATED;
         /* After a termination the group's answer says whether it retains the instance;
          * unchanged answers are asked for less and less often (on_describe). */
-        return strneq(l->group_state, "Pending", 7) || l->target == LIFECYCLE_TARGET_TERMINATED ||
+        /* In a warm pool (target-lifecycle-state Warmed:*) a launch hook may hold the
+         * instance in Warmed:Pending:Wait: the group's answer says. */
+        return strneq(l->group_state, "Pending", 7) ||
+               strneq(l->group_state, "Warmed:Pending", 14) ||
+               l->target == LIFECYCLE_TARGET_OTHER || l->target == LIFECYCLE_TARGET_TERMINATED ||
                (l->running && l->plan.complete);
 }
 
@@ -637,7 +643,7 @@ static void on_describe(int error, const AsgInstance *found, void *userdata) {
                                                                     0.5 + random_unit() / 2);
                 else
                         l->same_answers = 0;
-                l->recheck = false;
+                l->recheck = l->ask_group = false;
                 l->describe_failures = 0;
                 l->standalone = !found;
                 l->have_group_state = found != NULL;
@@ -751,10 +757,16 @@ static void on_target(Imds *i, const ImdsResult *res, void *userdata) {
         int r = notice_result(l, N_TARGET, res,
                               res->error ? 0 : lifecycle_parse_target(res->body, res->len, &t));
 
-        if (r == 0)
+        if (r == -ENOENT)
+                t = LIFECYCLE_TARGET_ABSENT;
+        if ((r == 0 || r == -ENOENT) && t != l->target) {
+                /* A new target (out of a warm pool, into a termination): the group's
+                 * answer is worth asking for now, whatever the backoff had reached. */
+                l->next_describe = 0;
+                l->same_answers = 0;
+                l->ask_group = l->target != LIFECYCLE_TARGET_UNKNOWN;
                 l->target = t;
-        else if (r == -ENOENT)
-                l->target = LIFECYCLE_TARGET_ABSENT;
+        }
         observed(l);
 }
 
@@ -935,9 +947,9 @@ json_t *lifecycle_status_json(Lifecycle *l) {
         if (o && l->running)
                 json_object_set_new(
                         o, "running",
-                        json_pack("{s:s,s:s,s:s,s:s,s:s?,s:i,s:i,s:i,s:i,s:s?,s:o,s:I}", "event",
-                                  lifecycle_event_to_string(l->plan.event), "key", l->plan.key,
-                                  "phase", phase_names[l->phase], "hook", l->current,
+                        json_pack("{s:s,s:s,s:s,s:s,s:s?,s:i,s:i,s:i,s:i,s:s?,s:o,s:I,s:s?}",
+                                  "event", lifecycle_event_to_string(l->plan.event), "key",
+                                  l->plan.key, "phase", phase_names[l->phase], "hook", l->current,
                                   "lifecycle_hook", l->plan.complete, "heartbeats",
                                   (int) l->heartbeats, "heartbeat_failures",
                                   (int) l->heartbeat_failures, "hooks_done",
@@ -948,6 +960,7 @@ json_t *lifecycle_status_json(Lifecycle *l) {
                                   "deadline",
                                   l->plan.deadline > 0 ? json_integer((json_int_t) l->plan.deadline)
                                                        : json_null(),
-                                  "since", (json_int_t) l->phase_since));
+                                  "since", (json_int_t) l->phase_since, "warm_pool",
+                                  isempty(l->plan.warm_pool) ? NULL : l->plan.warm_pool));
         return o;
 }

@@ -124,18 +124,19 @@ typedef struct LifecycleInput {
 } LifecycleInput;
 
 typedef struct LifecyclePlan {
-        LifecycleEvent event; /* NONE: nothing to do */
-        bool resume;          /* the record belongs to this event: go on with it */
-        char key[128];        /* State.lifecycle.key */
-        const char *dirs[3];  /* hooks.d directories in run order, NULL-terminated */
-        const char *unit;     /* systemd target to start, or NULL */
-        const char *complete; /* lifecycle hook to complete, NULL for none */
-        bool unconfigured;    /* a group transition with no hook name configured */
-        bool wait_ready;      /* launch: readiness checks must pass first */
-        bool replace;         /* replace_on asks for a replacement */
-        time_t deadline;      /* when the window closes, 0 if unknown */
-        char spot_action[16]; /* DROVER_SPOT_ACTION */
-        char event_code[32];  /* DROVER_EVENT_CODE */
+        LifecycleEvent event;  /* NONE: nothing to do */
+        bool resume;           /* the record belongs to this event: go on with it */
+        char key[128];         /* State.lifecycle.key */
+        const char *dirs[3];   /* hooks.d directories in run order, NULL-terminated */
+        const char *unit;      /* systemd target to start, or NULL */
+        const char *complete;  /* lifecycle hook to complete, NULL for none */
+        bool unconfigured;     /* a group transition with no hook name configured */
+        bool wait_ready;       /* launch: readiness checks must pass first */
+        bool replace;          /* replace_on asks for a replacement */
+        time_t deadline;       /* when the window closes, 0 if unknown */
+        char spot_action[16];  /* DROVER_SPOT_ACTION */
+        char event_code[32];   /* DROVER_EVENT_CODE */
+        const char *warm_pool; /* DROVER_WARM_POOL: "entering", "leaving" or "" */
 } LifecyclePlan;
 
 /*
@@ -183,6 +184,8 @@ bool lifecycle_state_retained(const char *group_state);
 /* The keys of the notices that re-arm (see lifecycle_plan). */
 #define LIFECYCLE_KEY_SPOT "spot-interruption"
 #define LIFECYCLE_KEY_REBALANCE "rebalance"
+/* A launch while entering a warm pool: "launch-warm@<start>" (a plain one "launch@"). */
+#define LIFECYCLE_KEY_WARM_PREFIX "launch-warm@"
 
 /*
  * Whether the machine slept between two readings of CLOCK_BOOTTIME - CLOCK_MONOTONIC

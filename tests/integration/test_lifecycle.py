@@ -451,3 +451,36 @@ def test_retained_after_abandon_is_reported_and_left_alone(daemon_factory):
     assert d.replacements() == []
     assert "retention: hook" not in d.log()
     assert len(warnings(d, "hooks.on_failure = \"abandon\" and group")) == 1
+
+
+# ---- warm pools (issue 18) ----
+
+def test_warm_pool_in_and_out_runs_launch_hooks_twice(daemon_factory):
+    d = daemon_factory(instances=2)
+    d.sim.add_lifecycle_hook("boot", "launch", heartbeat_timeout=300)
+    boot = add_hook(d, "launch", "10-bootstrap")
+    d.set_failing("ready")          # the application does not start in the pool
+    d.start(checks=[d.flag_check("web"), d.flag_check("ready", role="readiness")],
+            hooks=hooks_conf(launch_timeout=120)).wait_ready()
+    d.sim.control("POST", f"/instances/{d.instance_id}/warm-pool", {"action": "enter"})
+    d.wait_for(lambda: completes(d), 30, "CompleteLifecycleAction entering the pool")
+    entering = hook_env(boot)[0]
+    assert entering["DROVER_EVENT"] == "launch" and entering["DROVER_WARM_POOL"] == "entering"
+    assert completes(d)[0]["params"]["LifecycleActionResult"] == "CONTINUE"  # not ready: fine
+    d.sim.wait_for(lambda st: state_of(d)["state"] == "Warmed:Running", 10)
+    time.sleep(1)
+    assert runs(boot) == 1 and len(completes(d)) == 1
+
+    d.sim.control("POST", f"/instances/{d.instance_id}/warm-pool", {"action": "leave"})
+    d.wait_for(lambda: runs(boot) == 2, 40, "the launch hook leaving the pool")
+    d.wait_for(lambda: hook_env(boot)[0]["DROVER_WARM_POOL"] == "leaving", 10, "its env")
+    # Leaving for InService: readiness gates the completion, as for any launch.
+    time.sleep(3)
+    assert len(completes(d)) == 1 and state_of(d)["state"] == "Pending:Wait"
+    running = d.status()["lifecycle"]["running"]
+    assert running["warm_pool"] == "leaving" and running["phase"] == "waiting-for-readiness"
+    d.set_failing("ready", 0)
+    d.wait_for(lambda: len(completes(d)) == 2, 20, "CompleteLifecycleAction leaving")
+    d.sim.wait_for(lambda st: state_of(d)["state"] == "InService", 10)
+    time.sleep(1)
+    assert runs(boot) == 2

@@ -9,6 +9,8 @@ POST /instances/ID               {"health", "lifecycle_state", "target_lifecycle
                                   "spot_action", "rebalance", "scheduled_events", "tags",
                                   "protected"}   (spot_action: {"action", "in"} or null)
 POST /instances/ID/terminate     {"decrement": false}  (as TerminateInstanceInAutoScalingGroup)
+POST /instances/ID/warm-pool     {"action": "enter"|"leave", "pool_state": "Running"|
+                                  "Stopped"|"Hibernated"}
 POST /lifecycle-hooks            {"name", "transition": "launch"|"terminate",
                                   "heartbeat_timeout", "default_result"}
 POST /credentials/rotate         {"instance": ID?, "ttl": seconds?}
@@ -92,6 +94,8 @@ def route(app, method, path, query, body):
                 world.begin_terminate(inst, f"At {{now}} instance {inst.id} was taken out "
                                       "of service in response to a user request",
                                       bool(body.get("decrement")))
+            elif len(parts) == 3 and parts[2] == "warm-pool":
+                world.warm_pool(inst, body.get("action"), body.get("pool_state", "Running"))
             elif len(parts) == 3:
                 raise ControlError(f"no route for {path}", 404)
             else:

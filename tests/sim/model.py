@@ -19,7 +19,10 @@ ACTIVE_STATES = ("Pending", "Pending:Wait", "Pending:Proceed", "InService")
 # Terminating:Retained: an abandoned termination in a group that retains on abandon
 # (Auto Scaling user guide, "Manage retained instances").
 STATES = ACTIVE_STATES + ("Terminating", "Terminating:Wait", "Terminating:Proceed",
-                          "Terminating:Retained", "Terminated", "Standby")
+                          "Terminating:Retained", "Terminated", "Standby",
+                          "Warmed:Pending", "Warmed:Pending:Wait", "Warmed:Pending:Proceed",
+                          "Warmed:Running", "Warmed:Stopped", "Warmed:Hibernated")
+WARM_POOL_STATES = ("Running", "Stopped", "Hibernated")
 PROCESSES = ("Launch", "Terminate", "AddToLoadBalancer", "AlarmNotification",
              "AZRebalance", "HealthCheck", "InstanceRefresh", "ReplaceUnhealthy",
              "ScheduledActions")
@@ -80,10 +83,13 @@ class Instance:
         self.respect_grace = True
         self.in_group = True
         self.retain = False             # an abandoned termination the group retains
+        self.warm_state = "Running"     # the warm pool's PoolState while in it
 
     def target_lifecycle_state(self):
         if self.target_override:
             return self.target_override
+        if self.state.startswith("Warmed:"):    # where the pool keeps it
+            return "Warmed:" + self.warm_state
         if self.state.startswith("Terminat"):
             return "Terminated"
         return "InService"
@@ -298,6 +304,25 @@ class World:
             self.min_size, self.max_size, self.desired = lo, hi, want
             self._reconcile(self.clock.model())
 
+    def warm_pool(self, inst, action, pool_state="Running"):
+        """An InService instance enters the warm pool (as scale-in with the reuse policy
+        does: out of desired capacity), or a warmed one leaves it for InService (as a
+        scale-out does: it launches again, through Pending and the launch hook)."""
+        with self.lock:
+            if action == "enter":
+                if inst.state != "InService" or pool_state not in WARM_POOL_STATES:
+                    raise ModelError(f"The instance {inst.id} cannot enter the warm pool")
+                self.desired -= 1
+                inst.warm_state, inst.state = pool_state, "Warmed:Pending"
+            elif action == "leave":
+                if not inst.state.startswith("Warmed:") or "Pending" in inst.state:
+                    raise ModelError(f"The instance {inst.id} is not warmed")
+                self.desired += 1
+                inst.state = "Pending"
+            else:
+                raise ModelError("action must be enter or leave")
+            inst.action, inst.timer = None, self.clock.model() + self.launch_delay
+
     # ---- the clock ----
     def tick(self):
         with self.lock:
@@ -314,6 +339,23 @@ class World:
                 self._start_wait(inst, hook, "Pending:Wait", now)
             else:
                 self._in_service(inst)
+        elif s == "Warmed:Pending" and now >= inst.timer:
+            hook = self._hook(LAUNCHING)       # launch hooks run on entering the pool too
+            if hook:
+                self._start_wait(inst, hook, "Warmed:Pending:Wait", now)
+            else:
+                inst.state = "Warmed:" + inst.warm_state
+        elif s == "Warmed:Pending:Wait":
+            act = inst.action
+            if act["result"] is None and now < act["deadline"] and now < act["global_deadline"]:
+                return
+            hook = self.hooks.get(act["hook"])
+            result = act["result"] or (hook["DefaultResult"] if hook else "ABANDON")
+            inst.action = None
+            if result == "CONTINUE":
+                inst.state = "Warmed:" + inst.warm_state
+            else:
+                inst.state, inst.timer = "Terminating:Proceed", now + self.terminate_delay
         elif s in ("Pending:Wait", "Terminating:Wait"):
             act = inst.action
             timed_out = now >= act["deadline"] or now >= act["global_deadline"]

@@ -244,6 +244,7 @@ typedef struct PlanCase {
         const char *complete;
         bool replace;
         time_t deadline;
+        const char *warm; /* DROVER_WARM_POOL, "" if NULL */
 } PlanCase;
 
 #define NOW ((time_t) 1700000000)
@@ -300,6 +301,18 @@ static const PlanCase plan_cases[] = {
           .event = LIFECYCLE_EVENT_NONE },
         { "launch: not held", LIFECYCLE_TARGET_IN_SERVICE, "Pending", .launch_hook = "boot",
           .event = LIFECYCLE_EVENT_NONE },
+        { "warm pool: entering", LIFECYCLE_TARGET_OTHER, "Warmed:Pending:Wait",
+          .launch_hook = "boot", .event = LIFECYCLE_EVENT_LAUNCH, .key = "launch-warm@1700000000",
+          .dir0 = "launch", .complete = "boot", .deadline = NOW + 600, .warm = "entering" },
+        { "warm pool: entered", LIFECYCLE_TARGET_OTHER, "Warmed:Pending:Wait",
+          .launch_hook = "boot", .handled = "launch-warm@1699999000", .rec_event = "launch",
+          .rec_key = "launch-warm@1699999000", .rec_completed = true,
+          .event = LIFECYCLE_EVENT_NONE },
+        { "warm pool: leaving for InService", LIFECYCLE_TARGET_IN_SERVICE, "Pending:Wait",
+          .launch_hook = "boot", .handled = "launch-warm@1699999000", .handled_boot = OTHER_BOOT,
+          .rec_event = "launch", .rec_key = "launch-warm@1699999000", .rec_completed = true,
+          .event = LIFECYCLE_EVENT_LAUNCH, .key = "launch@1700000000", .dir0 = "launch",
+          .complete = "boot", .deadline = NOW + 600, .warm = "leaving" },
         { "scheduled retirement", LIFECYCLE_TARGET_IN_SERVICE, "InService",
           .sched_code = "instance-retirement", .event = LIFECYCLE_EVENT_SCHEDULED,
           .key = "scheduled-event@instance-event-1", .dir0 = "scheduled-event", .replace = true,
@@ -423,6 +436,10 @@ static void test_plan(void **state) {
                                                   c->event == LIFECYCLE_EVENT_LAUNCH));
                 if (c->event == LIFECYCLE_EVENT_SPOT)
                         assert_string_equal(p.spot_action, c->spot);
+                assert_string_equal(p.warm_pool, c->warm ? c->warm : "");
+                /* Readiness gates every launch but the one entering a warm pool. */
+                assert_int_equal(p.wait_ready, c->event == LIFECYCLE_EVENT_LAUNCH &&
+                                                       !(c->warm && streq(c->warm, "entering")));
                 if (c->event == LIFECYCLE_EVENT_SCHEDULED)
                         assert_string_equal(p.event_code, c->sched_code);
         }
@@ -477,6 +494,9 @@ static void test_completion(void **state) {
                 { LIFECYCLE_EVENT_LAUNCH, "Pending", LIFECYCLE_COMPLETE_WAIT },
                 { LIFECYCLE_EVENT_LAUNCH, "InService", LIFECYCLE_COMPLETE_GONE },
                 { LIFECYCLE_EVENT_LAUNCH, "Terminating", LIFECYCLE_COMPLETE_GONE },
+                { LIFECYCLE_EVENT_LAUNCH, "Warmed:Pending:Wait", LIFECYCLE_COMPLETE_NOW },
+                { LIFECYCLE_EVENT_LAUNCH, "Warmed:Pending", LIFECYCLE_COMPLETE_WAIT },
+                { LIFECYCLE_EVENT_LAUNCH, "Warmed:Running", LIFECYCLE_COMPLETE_GONE },
                 { LIFECYCLE_EVENT_SPOT, "Terminating:Wait", LIFECYCLE_COMPLETE_GONE },
                 { LIFECYCLE_EVENT_REBALANCE, NULL, LIFECYCLE_COMPLETE_GONE },
         };

@@ -218,3 +218,39 @@ def test_retention_on_abandon_with_aws_cli(sim_factory):
     s.control("POST", "/group", {"retention": None})
     p = cli(s, "--debug", "autoscaling", "describe-auto-scaling-groups")
     assert "InstanceLifecyclePolicy" not in p.stderr.split("Response body")[-1]
+
+
+def test_warm_pool_in_and_out_with_aws_cli(sim_factory):
+    """Entering the pool runs the launch hook (Warmed:Pending:Wait) and leaving it for
+    InService runs it again (Pending:Wait); IMDS shows the pool's state meanwhile."""
+    from awshelp import cli
+    s = sim_factory(instances=2, time_scale=SCALE,
+                    extra_args=["--lifecycle-hook", "boot:launch:3600:ABANDON"])
+    a, _ = s.instance_ids
+
+    def complete():
+        p = cli(s, "autoscaling", "complete-lifecycle-action", "--lifecycle-hook-name",
+                "boot", "--auto-scaling-group-name", "drover-asg", "--instance-id", a,
+                "--lifecycle-action-result", "CONTINUE")
+        assert p.returncode == 0, p.stderr
+
+    def cli_state():
+        p = cli(s, "autoscaling", "describe-auto-scaling-instances", "--instance-ids", a)
+        return json.loads(p.stdout)["AutoScalingInstances"][0]["LifecycleState"]
+    s.control("POST", f"/instances/{a}/warm-pool", {"action": "enter"})
+    _wait_state(s, a, "Warmed:Pending:Wait")
+    assert cli_state() == "Warmed:Pending:Wait"
+    tok = token(s.imds_url(a))
+    target = "/latest/meta-data/autoscaling/target-lifecycle-state"
+    assert get(s.imds_url(a), target, tok)[1] == "Warmed:Running"
+    complete()
+    _wait_state(s, a, "Warmed:Running")
+    groups = json.loads(cli(s, "autoscaling", "describe-auto-scaling-groups").stdout)
+    assert a not in [i["InstanceId"] for i in groups["AutoScalingGroups"][0]["Instances"]]
+    assert groups["AutoScalingGroups"][0]["DesiredCapacity"] == 1
+    s.control("POST", f"/instances/{a}/warm-pool", {"action": "leave"})
+    _wait_state(s, a, "Pending:Wait")
+    assert cli_state() == "Pending:Wait"
+    assert get(s.imds_url(a), target, tok)[1] == "InService"
+    complete()
+    _wait_state(s, a, "InService")
