@@ -6,6 +6,7 @@
  * (a decision on half an answer is how fleets get killed).
  */
 #include <ctype.h>
+#include <strings.h>
 
 #include "aws/autoscaling-parse.h"
 #include "aws/credentials-parse.h"
@@ -220,6 +221,25 @@ static int parse_tags(const XmlNode *list, AsgGroup *g) {
         return 0;
 }
 
+const char *asg_retention_to_string(AsgRetention r) {
+        static const char *const names[_ASG_RETENTION_MAX] = {
+                [ASG_RETENTION_TERMINATE] = "terminate",
+                [ASG_RETENTION_RETAIN] = "retain",
+                [ASG_RETENTION_UNKNOWN] = "unknown",
+        };
+        return r >= 0 && r < _ASG_RETENTION_MAX ? names[r] : "unknown";
+}
+
+static AsgRetention parse_retention(const XmlNode *m) {
+        const char *v =
+                xml_find_text(m, "InstanceLifecyclePolicy/RetentionTriggers/TerminateHookAbandon");
+
+        /* The API reference spells the values in lower case, the user guide capitalised. */
+        if (!v || !*v || strcasecmp(v, "terminate") == 0)
+                return ASG_RETENTION_TERMINATE;
+        return strcasecmp(v, "retain") == 0 ? ASG_RETENTION_RETAIN : ASG_RETENTION_UNKNOWN;
+}
+
 static int parse_group(const XmlNode *m, AsgGroup **ret) {
         _cleanup_(asg_group_freep) AsgGroup *g = calloc(1, sizeof(AsgGroup));
         int r;
@@ -249,6 +269,7 @@ static int parse_group(const XmlNode *m, AsgGroup **ret) {
                 r = parse_tags(xml_child(m, "Tags"), g);
         if (r < 0)
                 return r;
+        g->retention = parse_retention(m);
         *ret = TAKE_PTR(g);
         return 0;
 }

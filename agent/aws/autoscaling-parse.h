@@ -28,8 +28,22 @@ typedef struct AsgTag {
         char *value;
 } AsgTag;
 
+/* InstanceLifecyclePolicy.RetentionTriggers.TerminateHookAbandon: what an abandoned
+ * termination lifecycle action does (API_RetentionTriggers: "retain | terminate"; absent
+ * is the default, terminate). UNKNOWN: a value this drover does not know. */
+typedef enum AsgRetention {
+        ASG_RETENTION_TERMINATE,
+        ASG_RETENTION_RETAIN,
+        ASG_RETENTION_UNKNOWN,
+        _ASG_RETENTION_MAX,
+} AsgRetention;
+
+/* "terminate", "retain", "unknown": DROVER_RETENTION. */
+const char *asg_retention_to_string(AsgRetention r);
+
 typedef struct AsgGroup {
         char *name;
+        AsgRetention retention;
         unsigned min_size, max_size, desired_capacity;
         unsigned health_check_grace_period;
         char *health_check_type; /* "EC2", "ELB", "EC2,ELB", ...; "" when absent */

@@ -178,6 +178,17 @@ static void answer_activities(AsgOp *op, AwsCall *call, const AwsResult *res) {
                           op->userdata);
 }
 
+/* A failure's message names the HTTP status too, so that every log line built from
+ * (code, message) says what the answer was. */
+static void answer_done(AsgOp *op, const AwsResult *res) {
+        char detail[QUERY_ERROR_MAX_FIELD + 64];
+
+        if (res->error >= 0)
+                return op->cb.done(0, "", "", op->userdata);
+        query_error_detail(res->status, res->code, res->message, detail, sizeof(detail));
+        op->cb.done(res->error, res->code, detail, op->userdata);
+}
+
 static void on_answer(const AwsResult *res, void *userdata) {
         AsgOp *op = userdata;
 
@@ -189,7 +200,7 @@ static void on_answer(const AwsResult *res, void *userdata) {
         case OP_ACTIVITIES:
                 return answer_activities(op, op->call, res);
         case OP_DONE:
-                return op->cb.done(res->error, res->code, res->message, op->userdata);
+                return answer_done(op, res);
         }
 }
 

@@ -30,7 +30,9 @@ typedef void (*asg_activities_cb)(int error, const AsgActivity *acts, size_t n, 
 int asg_describe_activities(Aws *a, const char *name, time_t since, asg_activities_cb cb,
                             void *userdata, AwsCall **ret);
 
-/* Calls without an answer worth parsing: error 0 on success. */
+/* Calls without an answer worth parsing: error 0 on success. On failure code is the AWS
+ * error code ("" if none) and message says the HTTP status and the AWS message, or that
+ * the body was not an AWS error document (query_error_detail); "" without an answer. */
 typedef void (*asg_done_cb)(int error, const char *code, const char *message, void *userdata);
 int asg_set_instance_health(Aws *a, const char *instance_id, bool healthy,
                             bool respect_grace_period, asg_done_cb cb, void *userdata,

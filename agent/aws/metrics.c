@@ -697,6 +697,7 @@ static const char *const instance_metric_names[_METRICS_INSTANCE_METRIC_MAX] = {
         [METRICS_REPLACEMENT_REQUESTED] = "ReplacementRequested",
         [METRICS_REPLACEMENT_DEFERRED] = "ReplacementDeferred",
         [METRICS_LIFECYCLE_HOOK_RUN] = "LifecycleHookRun",
+        [METRICS_LIFECYCLE_RETAINED] = "LifecycleRetained",
         [METRICS_DROPPED] = "MetricsDropped",
 };
 

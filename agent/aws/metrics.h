@@ -139,7 +139,8 @@ typedef enum MetricsInstanceMetric {
         METRICS_REPLACEMENT_REQUESTED,
         METRICS_REPLACEMENT_DEFERRED,
         METRICS_LIFECYCLE_HOOK_RUN,
-        METRICS_DROPPED, /* MetricsDropped: samples this buffer lost */
+        METRICS_LIFECYCLE_RETAINED, /* 1 when the group retains this instance (Terminating:Retained) */
+        METRICS_DROPPED,            /* MetricsDropped: samples this buffer lost */
         _METRICS_INSTANCE_METRIC_MAX,
 } MetricsInstanceMetric;
 

@@ -296,7 +296,7 @@ int query_parse_error(const char *body, size_t len, QueryError *ret) {
         if (r < 0)
                 return r;
         if (streq(xml_name(root), "ErrorResponse")) {
-                err = xml_child(root, "Error");
+                err = xml_child(root, "Error") ?: xml_find(root, "Errors/Error");
                 rid = xml_find_text(root, "RequestId");
         } else if (streq(xml_name(root), "Response")) {
                 err = xml_find(root, "Errors/Error");
@@ -340,4 +340,18 @@ const char *query_response_request_id(const XmlNode *root) {
         const char *id = xml_find_text(root, "ResponseMetadata/RequestId");
 
         return id ? id : xml_find_text(root, "requestId");
+}
+
+void query_error_detail(long status, const char *code, const char *message, char *buf,
+                        size_t size) {
+        if (size == 0)
+                return;
+        if (status <= 0)
+                buf[0] = 0;
+        else if (isempty(code))
+                snprintf(buf, size, "HTTP %ld, not an AWS error document", status);
+        else if (isempty(message))
+                snprintf(buf, size, "HTTP %ld", status);
+        else
+                snprintf(buf, size, "HTTP %ld: %s", status, message);
 }

@@ -74,6 +74,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(QuerySigned *, query_signed_free)
 /*
  * An AWS error document, either shape:
  *   <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>
+ *   <ErrorResponse><Errors><Error>...</Error></Errors><RequestId/></ErrorResponse> (moto
+ *   and some AWS-compatible endpoints)
  *   <Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/></Response> (EC2)
  * Strings are malloc'd, "" when absent, cut at QUERY_ERROR_MAX_FIELD bytes of input and
  * escaped by text_escape_untrusted() (base/text.h) so they are safe to log.
@@ -82,6 +84,14 @@ typedef struct QueryError {
         char *type, *code, *message, *request_id;
 } QueryError;
 #define QUERY_ERROR_MAX_FIELD 1024U
+
+/*
+ * What a failed answer was, for a log line after the error code: "HTTP 400: <message>"
+ * when it was an AWS error document (the code is the caller's to print), "HTTP 500, not
+ * an AWS error document" when the body was something else, "" without an HTTP answer
+ * (status 0: the transport error says it). Always NUL-terminated, cut to size.
+ */
+void query_error_detail(long status, const char *code, const char *message, char *buf, size_t size);
 
 /* -EBADMSG if body is not well-formed XML, -ENOMSG if it is XML but not an error document. */
 int query_parse_error(const char *body, size_t len, QueryError *ret);

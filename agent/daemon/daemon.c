@@ -79,11 +79,14 @@ void manager_update_status(Manager *m) {
 
         for (size_t i = 0; i < n; i++)
                 passing += check_state(monitor_check(m->monitor, i)) == CHECK_STATE_PASSING;
+        const char *lc = lifecycle_summary(m->lifecycle);
+
         if (!summary)
                 summary = m->identity_invalid ? "IMDS identity document invalid: reporting only"
                                               : "IMDS unreachable: reporting only";
-        snprintf(line, sizeof(line), "%zu/%zu checks passing; %s%s%s", passing, n, summary,
-                 m->reload_error ? "; reload failed: " : "", strempty(m->reload_error));
+        snprintf(line, sizeof(line), "%zu/%zu checks passing; %s%s%s%s%s", passing, n, summary,
+                 isempty(lc) ? "" : "; lifecycle ", lc, m->reload_error ? "; reload failed: " : "",
+                 strempty(m->reload_error));
         manager_http_check_group(m);
         if (streq(line, m->status_line))
                 return;
@@ -354,7 +357,10 @@ static int start_state(Manager *m) {
                 return sd_event_exit(m->event, r), r;
         }
         if (load_error < 0)
-                log_warning_errno(load_error, "ignoring unreadable state in %s: %m",
+                log_warning_errno(load_error,
+                                  "ignoring unreadable state in %s: %m; the lifecycle notices "
+                                  "it remembered as handled (terminate, scheduled events, spot "
+                                  "and rebalance) may run their hooks again if still listed",
                                   drover_state_dir());
         m->heal_ctx.state = m->lifecycle_ctx.state = m->state;
         m->lifecycle_ctx = (LifecycleContext){
@@ -367,6 +373,7 @@ static int start_state(Manager *m) {
                 .bus = m->bus,
                 .state = m->state,
                 .metric = ctx_metric,
+                .changed = ctx_changed,
                 .group_name = ctx_group_name,
                 .membership = ctx_membership,
                 .drain = ctx_drain,

@@ -320,13 +320,25 @@ unsigned lifecycle_record_failed(const StateLifecycle *rec) {
 
 /* ---- the planner ---- */
 
+static bool rearms_on_boot(const char *key) {
+        return streq(key, LIFECYCLE_KEY_SPOT) || streq(key, LIFECYCLE_KEY_REBALANCE);
+}
+
 static bool key_handled(const LifecycleInput *in, const char *key) {
         if (in->record && in->record->completed && streq(in->record->key, key))
                 return true;
-        for (size_t i = 0; in->handled && in->handled[i]; i++)
-                if (streq(in->handled[i], key))
-                        return true;
+        for (size_t i = 0; in->handled && i < in->n_handled; i++)
+                if (streq(in->handled[i].key, key))
+                        /* A stop and start is a new boot: a notice then is a new one. */
+                        return !rearms_on_boot(key) ||
+                               streq(in->handled[i].boot_id, strempty(in->boot_id));
         return false;
+}
+
+bool lifecycle_resumed(uint64_t prev_asleep_usec, uint64_t asleep_usec) {
+        /* The two clocks differ by the time spent suspended only; a second of it is
+         * more than any rounding between two readings. */
+        return asleep_usec > prev_asleep_usec + 1000000;
 }
 
 static bool replace_wanted(const LifecycleInput *in, const char *what) {
@@ -349,14 +361,9 @@ static void plan_set(const LifecycleInput *in, LifecyclePlan *p, LifecycleEvent 
 }
 
 static bool plan_spot(const LifecycleInput *in, LifecyclePlan *p) {
-        char key[128];
-
-        if (!in->have_spot)
+        if (!in->have_spot || key_handled(in, LIFECYCLE_KEY_SPOT))
                 return false;
-        snprintf(key, sizeof(key), "spot-interruption@%lld", (long long) in->spot.time);
-        if (key_handled(in, key))
-                return false;
-        plan_set(in, p, LIFECYCLE_EVENT_SPOT, key);
+        plan_set(in, p, LIFECYCLE_EVENT_SPOT, LIFECYCLE_KEY_SPOT);
         p->dirs[1] = "terminate";
         p->unit = "drover-terminate.target";
         /* A hibernation starts at once, whatever time the notice names. */
@@ -366,10 +373,21 @@ static bool plan_spot(const LifecycleInput *in, LifecyclePlan *p) {
         return true;
 }
 
+bool lifecycle_state_retained(const char *gs) {
+        static const char suffix[] = ":Retained";
+        size_t n = gs ? strlen(gs) : 0;
+
+        return n > sizeof(suffix) - 1 && streq(gs + n - (sizeof(suffix) - 1), suffix);
+}
+
 static bool plan_terminate(const LifecycleInput *in, LifecyclePlan *p) {
         const char *gs = in->group_state;
         bool waiting = gs && streq(gs, "Terminating:Wait");
         bool configured = !isempty(in->terminate_hook_name);
+
+        /* Retained: the group keeps it for a person; the drain already ran or failed. */
+        if (lifecycle_state_retained(gs))
+                return false;
 
         if (in->target != LIFECYCLE_TARGET_TERMINATED && !(gs && strneq(gs, "Terminating", 11)))
                 return false;
@@ -385,23 +403,45 @@ static bool plan_terminate(const LifecycleInput *in, LifecyclePlan *p) {
         return true;
 }
 
-static bool plan_launch(const LifecycleInput *in, LifecyclePlan *p) {
-        char key[128];
-        long long started = (long long) in->now;
+static bool warmed_before(const LifecycleInput *in) {
+        for (size_t i = 0; in->handled && i < in->n_handled; i++)
+                if (strneq(in->handled[i].key, LIFECYCLE_KEY_WARM_PREFIX,
+                           strlen(LIFECYCLE_KEY_WARM_PREFIX)))
+                        return true;
+        return false;
+}
 
-        if (!in->group_state || !streq(in->group_state, "Pending:Wait"))
+/*
+ * A launch hook holds the instance in Pending:Wait, or in Warmed:Pending:Wait when it
+ * enters a warm pool (Auto Scaling user guide, "Manage retained instances" lists the
+ * states: Warmed:Pending, Warmed:Pending:Wait, Warmed:Pending:Proceed); an
+ * instance that entered one runs the launch hooks again when it leaves for InService.
+ * Readiness gates the leaving (and the plain) launch only: many applications do not
+ * start at all while an instance is being put into the pool.
+ */
+static bool plan_launch(const LifecycleInput *in, LifecyclePlan *p) {
+        const char *gs = in->group_state;
+        bool entering = gs && streq(gs, "Warmed:Pending:Wait");
+        const char *prefix = entering ? LIFECYCLE_KEY_WARM_PREFIX : "launch@";
+        size_t pl = strlen(prefix);
+        long long started = (long long) in->now;
+        char key[128];
+
+        if (!gs || (!entering && !streq(gs, "Pending:Wait")))
                 return false;
-        /* One launch per instance: the record's key, with the time it began, is it. */
-        if (record_is(in, "launch") && sscanf(in->record->key, "launch@%lld", &started) != 1)
+        /* One launch per transition: the record's key, with the time it began, is it. */
+        if (record_is(in, "launch") && strneq(in->record->key, prefix, pl) &&
+            sscanf(in->record->key + pl, "%lld", &started) != 1)
                 started = (long long) in->now;
-        snprintf(key, sizeof(key), "launch@%lld", started);
+        snprintf(key, sizeof(key), "%s%lld", prefix, started);
         if (key_handled(in, key))
                 return false;
         plan_set(in, p, LIFECYCLE_EVENT_LAUNCH, key);
         p->unit = "drover-launch.target";
         p->complete = isempty(in->launch_hook_name) ? NULL : in->launch_hook_name;
         p->unconfigured = !p->complete;
-        p->wait_ready = true;
+        p->wait_ready = !entering;
+        p->warm_pool = entering ? "entering" : warmed_before(in) ? "leaving" : "";
         p->deadline = (time_t) (started + (long long) in->launch_timeout);
         return true;
 }
@@ -429,20 +469,15 @@ static bool plan_scheduled(const LifecycleInput *in, LifecyclePlan *p) {
 }
 
 static bool plan_rebalance(const LifecycleInput *in, LifecyclePlan *p) {
-        char key[128];
-
-        if (!in->have_rebalance)
+        if (!in->have_rebalance || key_handled(in, LIFECYCLE_KEY_REBALANCE))
                 return false;
-        snprintf(key, sizeof(key), "rebalance@%lld", (long long) in->rebalance_notice);
-        if (key_handled(in, key))
-                return false;
-        plan_set(in, p, LIFECYCLE_EVENT_REBALANCE, key);
+        plan_set(in, p, LIFECYCLE_EVENT_REBALANCE, LIFECYCLE_KEY_REBALANCE);
         p->replace = replace_wanted(in, "rebalance");
         return true;
 }
 
 int lifecycle_plan(const LifecycleInput *in, LifecyclePlan *ret) {
-        LifecyclePlan p = {};
+        LifecyclePlan p = { .warm_pool = "" };
 
         if (!in || !ret)
                 return -EINVAL;
@@ -457,7 +492,9 @@ int lifecycle_plan(const LifecycleInput *in, LifecyclePlan *ret) {
 LifecycleCompletion lifecycle_completion(LifecycleEvent event, const char *gs) {
         const char *wait_state, *before;
 
-        if (event == LIFECYCLE_EVENT_LAUNCH)
+        if (event == LIFECYCLE_EVENT_LAUNCH && gs && strneq(gs, "Warmed:", 7))
+                wait_state = "Warmed:Pending:Wait", before = "Warmed:Pending";
+        else if (event == LIFECYCLE_EVENT_LAUNCH)
                 wait_state = "Pending:Wait", before = "Pending";
         else if (event == LIFECYCLE_EVENT_TERMINATE)
                 wait_state = "Terminating:Wait", before = "Terminating";

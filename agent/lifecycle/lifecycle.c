@@ -21,10 +21,10 @@
 #include "base/util.h"
 
 #define UNIT_TIMEOUT_USEC (90 * USEC_PER_SEC)
-#define COMPLETE_WAIT_MAX_SEC 900 /* the group never showed the :Wait state: give up */
+#define COMPLETE_WAIT_WARN_SEC 900 /* the group has not shown the :Wait state: say so */
+#define WAIT_BACKOFF_CAP_USEC (60 * USEC_PER_SEC)
 #define COMPLETE_MAX_FAILURES 5
 #define DESCRIBE_BACKOFF_CAP_USEC (120 * USEC_PER_SEC)
-#define HANDLED_MAX 32
 
 enum { N_TARGET, N_SPOT, N_REBALANCE, N_SCHEDULED, _N_MAX };
 
@@ -47,6 +47,9 @@ struct Lifecycle {
         size_t n_scheduled;
 
         AwsCall *describe;
+        AwsCall *group_call; /* DescribeAutoScalingGroups: the retention policy */
+        bool have_retention, retention_warned, retained;
+        AsgRetention retention;
         char *group_name;
         char group_state[48];
         bool have_group_state, standalone;
@@ -67,18 +70,27 @@ struct Lifecycle {
         unsigned complete_failures;
         AwsCall *complete_call, *heartbeat_call;
         unsigned heartbeats;
+        unsigned heartbeat_failures, heartbeat_failures_unsummarised;
+        char heartbeat_error[320]; /* the last failure, for the summary and status */
+        bool wait_warned;
+        bool recheck;          /* a heartbeat or completion failed: ask the group again */
+        bool ask_group;        /* IMDS's target changed: the group's answer may have too */
+        unsigned same_answers; /* DescribeAutoScalingInstances answers in a row unchanged */
+        unsigned hooks_total, hooks_finished;
+        char summary[192];
         sd_event_source *heartbeat_timer;
         sd_event_source *drain_timer; /* /health is 503: the hooks wait for the drain */
         RemedyJob *unit_job;
 
-        char *handled[HANDLED_MAX + 1];
-        size_t n_handled;
+        uint64_t asleep_usec; /* CLOCK_BOOTTIME - CLOCK_MONOTONIC at the last tick */
         History history;
 };
 
 static void evaluate(Lifecycle *l);
 static void next_hook(Lifecycle *l);
 static void try_complete(Lifecycle *l);
+static void count_hooks(Lifecycle *l);
+static void on_group(int error, const AsgGroup *g, void *userdata);
 
 static const Config *cfg(Lifecycle *l) {
         return l->ctx->config;
@@ -86,6 +98,10 @@ static const Config *cfg(Lifecycle *l) {
 
 static StateLifecycle *record(Lifecycle *l) {
         return &state_store_get(l->ctx->state)->lifecycle;
+}
+
+static State *state(Lifecycle *l) {
+        return state_store_get(l->ctx->state);
 }
 
 static time_t unix_now(void) {
@@ -134,22 +150,31 @@ static void stop_job(Lifecycle *l) {
         l->running = false;
 }
 
-static void finish_job(Lifecycle *l, const char *what) {
+static void finish_job(Lifecycle *l, const char *what, bool failed) {
         StateLifecycle *rec = record(l);
 
+        unsigned dropped = state(l)->handled_dropped;
+
         rec->completed = true;
+        rec->complete_failed = failed;
+        if (state_handled_add(state(l), l->plan.key, state(l)->boot_id, unix_now()) < 0)
+                log_warning("%s: cannot remember it as handled", l->plan.key);
+        else if (state(l)->handled_dropped > dropped)
+                log_notice("the handled set is full (%u entries): the oldest was forgotten",
+                           STATE_MAX_HANDLED);
         save_state(l);
-        if (l->n_handled == HANDLED_MAX) {
-                free(l->handled[0]);
-                memmove(l->handled, l->handled + 1, (HANDLED_MAX - 1) * sizeof(char *));
-                l->n_handled--;
-        }
-        if ((l->handled[l->n_handled] = strdup(l->plan.key)))
-                l->handled[++l->n_handled] = NULL;
-        log_notice("%s: done (%zu hooks, %u failed): %s", lifecycle_event_to_string(l->plan.event),
+        if (l->heartbeat_failures > 0)
+                log_warning("%s: %u of %u heartbeats failed during this event (last: %s)",
+                            lifecycle_event_to_string(l->plan.event), l->heartbeat_failures,
+                            l->heartbeat_failures + l->heartbeats, l->heartbeat_error);
+        log_fields(failed ? LOG_WARNING : LOG_NOTICE, NULL, "%s: %s (%zu hooks, %u failed): %s",
+                   lifecycle_event_to_string(l->plan.event), failed ? "FAILED" : "done",
                    rec->n_hooks_done, lifecycle_record_failed(rec), what);
-        remember(l, "%s done: %s", lifecycle_event_to_string(l->plan.event), what);
+        remember(l, "%s %s: %s", lifecycle_event_to_string(l->plan.event),
+                 failed ? "failed" : "done", what);
         stop_job(l);
+        if (l->ctx->changed)
+                l->ctx->changed(l->ctx->userdata);
 }
 
 static void on_complete(int error, const char *code, const char *message, void *userdata) {
@@ -160,24 +185,31 @@ static void on_complete(int error, const char *code, const char *message, void *
         if (error >= 0) {
                 snprintf(what, sizeof(what), "CompleteLifecycleAction %s %s accepted",
                          l->complete_name, l->result);
-                finish_job(l, what);
+                finish_job(l, what, false);
                 return;
         }
         l->complete_failures++;
-        log_warning("CompleteLifecycleAction %s %s failed (%s%s%s)%s", l->complete_name, l->result,
-                    isempty(code) ? strerror(-error) : code, isempty(message) ? "" : ": ",
-                    strempty(message),
-                    l->complete_failures >= COMPLETE_MAX_FAILURES ? ": giving up"
-                                                                  : ", trying again");
+        /* The first failure warns; the retries are details; a give-up warns again. */
+        log_fields(l->complete_failures == 1 ? LOG_WARNING : LOG_INFO, NULL,
+                   "CompleteLifecycleAction %s %s failed (%s%s%s)%s", l->complete_name, l->result,
+                   isempty(code) ? strerror(-error) : code, isempty(message) ? "" : ": ",
+                   strempty(message),
+                   l->complete_failures >= COMPLETE_MAX_FAILURES ? ": giving up"
+                                                                 : ", trying again");
         if (l->complete_failures >= COMPLETE_MAX_FAILURES) {
-                snprintf(what, sizeof(what), "CompleteLifecycleAction failed: %s",
-                         isempty(code) ? strerror(-error) : code);
-                finish_job(l, what);
+                snprintf(what, sizeof(what),
+                         "CompleteLifecycleAction %s given up after %u "
+                         "attempts: %s%s%s; the group applies the hook's default result "
+                         "when its heartbeat timeout ends",
+                         l->result, l->complete_failures, isempty(code) ? strerror(-error) : code,
+                         isempty(message) ? "" : ": ", strempty(message));
+                finish_job(l, what, true);
                 return;
         }
         /* The group's answer decides what is left: ask it again on the next tick. */
         l->next_describe = 0;
         l->have_group_state = false;
+        l->recheck = true;
 }
 
 static void try_complete(Lifecycle *l) {
@@ -193,12 +225,20 @@ static void try_complete(Lifecycle *l) {
                          "the lifecycle action is no longer pending (%s), "
                          "nothing to complete",
                          strempty(gs));
-                finish_job(l, what);
+                finish_job(l, what, false);
                 return;
         }
         if (c == LIFECYCLE_COMPLETE_WAIT || !l->ctx->aws || isempty(group_name(l))) {
-                if (unix_now() - l->phase_since > COMPLETE_WAIT_MAX_SEC)
-                        finish_job(l, "the group never held the instance for the hook");
+                /* No give-up: the group ends the action when the hook's timeout runs
+                 * out, and its answer then says so (GONE above). Meanwhile the group is
+                 * asked with backoff (on_describe), and told once that it is slow. */
+                if (!l->wait_warned && unix_now() - l->phase_since > COMPLETE_WAIT_WARN_SEC) {
+                        l->wait_warned = true;
+                        log_warning("%s: the group has not held the instance for %s for %d s "
+                                    "(it shows %s); still waiting, asking with backoff",
+                                    lifecycle_event_to_string(l->plan.event), l->complete_name,
+                                    COMPLETE_WAIT_WARN_SEC, gs ? gs : "nothing yet");
+                }
                 return;
         }
         log_info("%s: CompleteLifecycleAction %s %s", lifecycle_event_to_string(l->plan.event),
@@ -211,6 +251,7 @@ static void try_complete(Lifecycle *l) {
 }
 
 static void enter_complete(Lifecycle *l, const char *result) {
+        count_hooks(l);
         l->phase = PHASE_COMPLETE;
         l->phase_since = unix_now();
         l->result = result;
@@ -254,9 +295,11 @@ static void hooks_finished(Lifecycle *l) {
                 l->ctx->request_replacement(why, l->ctx->userdata);
         }
         if (!l->plan.complete) {
-                finish_job(l, l->plan.unconfigured ? "no lifecycle hook name configured, "
-                                                     "completing nothing"
-                                                   : "hooks ran");
+                finish_job(l,
+                           l->plan.unconfigured ? "no lifecycle hook name configured, "
+                                                  "completing nothing"
+                                                : "hooks ran",
+                           false);
                 return;
         }
         /* A refused hook does not abandon: the replacement boots the same image with the
@@ -345,8 +388,9 @@ static void note_attempt(Lifecycle *l, const char *path) {
 
 static int start_hook(Lifecycle *l, const char *dir, char **names, size_t which) {
         const LifecyclePlan *p = &l->plan;
-        char ev[64], inst[64], region[64], asg[300], hook[300], dl[48], spot[48], code[64];
-        char *env[] = { ev, inst, region, asg, hook, dl, spot, code, NULL };
+        char ev[64], inst[64], region[64], asg[300], hook[300], dl[48], spot[48], code[64], ret[48];
+        char warm[48];
+        char *env[] = { ev, inst, region, asg, hook, dl, spot, code, ret, warm, NULL };
         _cleanup_strv_free_ char **skip = strv_copy(names);
         double timeout = cfg(l)->hooks.timeout;
 
@@ -371,6 +415,9 @@ static int start_hook(Lifecycle *l, const char *dir, char **names, size_t which)
                 snprintf(dl, sizeof(dl), "DROVER_DEADLINE=");
         snprintf(spot, sizeof(spot), "DROVER_SPOT_ACTION=%s", p->spot_action);
         snprintf(code, sizeof(code), "DROVER_EVENT_CODE=%s", p->event_code);
+        snprintf(warm, sizeof(warm), "DROVER_WARM_POOL=%s", strempty(p->warm_pool));
+        snprintf(ret, sizeof(ret), "DROVER_RETENTION=%s",
+                 l->have_retention ? asg_retention_to_string(l->retention) : "unknown");
         snprintf(l->current, sizeof(l->current), "%s/%s", dir, names[which]);
         l->current_dir = dir;
         note_attempt(l, l->current);
@@ -379,7 +426,26 @@ static int start_hook(Lifecycle *l, const char *dir, char **names, size_t which)
                          on_hook_done, l, &l->hook);
 }
 
+/* For status: how many of the event's hooks there are and how many finished. */
+static void count_hooks(Lifecycle *l) {
+        l->hooks_total = l->hooks_finished = 0;
+        for (size_t d = 0; l->plan.dirs[d]; d++) {
+                _cleanup_strv_free_ char **names = NULL;
+
+                if (hooks_list(cfg(l)->hooks.dir, l->plan.dirs[d], &names) < 0)
+                        continue;
+                for (size_t i = 0; names[i]; i++) {
+                        l->hooks_total++;
+                        l->hooks_finished +=
+                                lifecycle_record_find(record(l), l->plan.dirs[d], names[i]) != 0;
+                }
+        }
+}
+
 static void next_hook(Lifecycle *l) {
+        count_hooks(l);
+        if (l->ctx->changed)
+                l->ctx->changed(l->ctx->userdata);
         for (size_t d = 0; l->plan.dirs[d]; d++) {
                 const char *dir = l->plan.dirs[d];
                 _cleanup_strv_free_ char **names = NULL;
@@ -407,11 +473,29 @@ static void on_heartbeat_done(int error, const char *code, const char *message, 
         Lifecycle *l = userdata;
 
         l->heartbeat_call = NULL;
-        if (error < 0)
-                log_debug("RecordLifecycleActionHeartbeat failed: %s",
-                          isempty(code) ? strerror(-error) : code);
-        else
+        if (error < 0) {
+                snprintf(l->heartbeat_error, sizeof(l->heartbeat_error), "%s%s%s",
+                         isempty(code) ? strerror(-error) : code, isempty(message) ? "" : ": ",
+                         strempty(message));
+                /* Once, then counted: nine failures are one line and a summary. */
+                if (l->heartbeat_failures++ == 0)
+                        log_warning("RecordLifecycleActionHeartbeat %s failed: %s; further "
+                                    "failures are counted and summarised",
+                                    l->complete_name, l->heartbeat_error);
+                l->heartbeat_failures_unsummarised++;
+                /* The group may have ended the action (its timeout): ask it. */
+                l->recheck = true;
+        } else {
+                if (l->heartbeat_failures_unsummarised > 0)
+                        log_notice("RecordLifecycleActionHeartbeat %s works again after %u "
+                                   "failures (last: %s)",
+                                   l->complete_name, l->heartbeat_failures_unsummarised,
+                                   l->heartbeat_error);
+                l->heartbeat_failures_unsummarised = 0;
                 l->heartbeats++;
+        }
+        if (l->ctx->changed)
+                l->ctx->changed(l->ctx->userdata);
 }
 
 static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -465,6 +549,15 @@ static void start_job(Lifecycle *l, const LifecyclePlan *p) {
         l->phase_since = unix_now();
         l->complete_failures = 0;
         l->heartbeats = 0;
+        l->heartbeat_failures = l->heartbeat_failures_unsummarised = 0;
+        l->heartbeat_error[0] = 0;
+        l->wait_warned = false;
+        l->same_answers = 0;
+        /* The policy may have changed since start: ask again (the hooks see the last
+         * answer; the group's answer to the completion is what counts in the end). */
+        if ((p->event == LIFECYCLE_EVENT_TERMINATE || p->event == LIFECYCLE_EVENT_SPOT) &&
+            l->have_retention && !l->group_call && l->ctx->aws && !isempty(group_name(l)))
+                (void) asg_describe_group(l->ctx->aws, group_name(l), on_group, l, &l->group_call);
         if (!p->resume) {
                 lifecycle_record_start(record(l), p->event, p->key);
                 save_state(l);
@@ -500,11 +593,67 @@ static void start_job(Lifecycle *l, const LifecyclePlan *p) {
 static bool want_describe(Lifecycle *l) {
         if (!l->ctx->aws || l->describe || now_usec(CLOCK_BOOTTIME) < l->next_describe)
                 return false;
+        /* Held in the Wait state, the heartbeats' answers say it still holds: ask the
+         * group again only when one of them (or the completion) failed. */
+        if (l->running && l->plan.complete && l->have_group_state &&
+            lifecycle_completion(l->plan.event, l->group_state) == LIFECYCLE_COMPLETE_NOW)
+                return l->recheck;
+        if (l->ask_group)
+                return true;
         if (!l->have_group_state)
                 return !l->standalone || l->target == LIFECYCLE_TARGET_TERMINATED;
+        /* After a termination the group's answer says whether it retains the instance;
+         * unchanged answers are asked for less and less often (on_describe). */
+        /* In a warm pool (target-lifecycle-state Warmed:*) a launch hook may hold the
+         * instance in Warmed:Pending:Wait: the group's answer says. */
         return strneq(l->group_state, "Pending", 7) ||
-               (l->target == LIFECYCLE_TARGET_TERMINATED && !streq(record(l)->key, "terminate")) ||
+               strneq(l->group_state, "Warmed:Pending", 14) ||
+               l->target == LIFECYCLE_TARGET_OTHER || l->target == LIFECYCLE_TARGET_TERMINATED ||
                (l->running && l->plan.complete);
+}
+
+static void on_group(int error, const AsgGroup *g, void *userdata) {
+        Lifecycle *l = userdata;
+
+        l->group_call = NULL;
+        if (error < 0) {
+                log_debug("DescribeAutoScalingGroups failed: %s; DROVER_RETENTION stays unknown",
+                          strerror(-error));
+                l->have_retention = true; /* asked once; a terminate event asks again */
+                l->retention = ASG_RETENTION_UNKNOWN;
+                return;
+        }
+        l->have_retention = true;
+        l->retention = g->retention;
+        if (l->retention == ASG_RETENTION_RETAIN && cfg(l)->hooks.abandon_on_failure &&
+            !l->retention_warned) {
+                l->retention_warned = true;
+                log_warning("hooks.on_failure = \"abandon\" and group %s retains instances whose "
+                            "termination is abandoned (InstanceLifecyclePolicy: "
+                            "TerminateHookAbandon = retain): every failed drain leaves this "
+                            "instance in Terminating:Retained, out of desired capacity and "
+                            "still paid for, until someone calls "
+                            "TerminateInstanceInAutoScalingGroup",
+                            g->name);
+        }
+}
+
+/* What the group's answer says that no plan acts on: a retained instance. */
+static void note_group_state(Lifecycle *l) {
+        /* Terminating:Retained, and in a warm pool Warmed:Pending:Retained and
+         * Warmed:Terminating:Retained (Auto Scaling user guide, "Manage retained
+         * instances"): the group keeps the instance for a person to look at. */
+        bool retained = lifecycle_state_retained(l->group_state);
+
+        if (retained && !l->retained) {
+                log_warning("the group retains this instance (%s): it is out of desired capacity "
+                            "and still paid for until someone calls "
+                            "TerminateInstanceInAutoScalingGroup; drover does nothing about it",
+                            l->group_state);
+                remember(l, "retained by the group (%s)", l->group_state);
+                l->ctx->metric(METRICS_LIFECYCLE_RETAINED, 1, l->ctx->userdata);
+        }
+        l->retained = retained;
 }
 
 static void on_describe(int error, const AsgInstance *found, void *userdata) {
@@ -519,6 +668,17 @@ static void on_describe(int error, const AsgInstance *found, void *userdata) {
                                                             0.5 + random_unit() / 2);
                 log_debug("DescribeAutoScalingInstances failed: %s", strerror(-error));
         } else {
+                const char *was = l->have_group_state ? l->group_state : "";
+                /* The same answer again: ask less often (1 s doubling to 60 s, jittered),
+                 * so that a scale-in of a thousand instances is not a storm of calls. */
+                if (found && streq(was, strempty(found->lifecycle_state)))
+                        l->next_describe = now_usec(CLOCK_BOOTTIME) +
+                                           backoff_full_jitter_usec(l->same_answers++, USEC_PER_SEC,
+                                                                    WAIT_BACKOFF_CAP_USEC,
+                                                                    0.5 + random_unit() / 2);
+                else
+                        l->same_answers = 0;
+                l->recheck = l->ask_group = false;
                 l->describe_failures = 0;
                 l->standalone = !found;
                 l->have_group_state = found != NULL;
@@ -532,7 +692,11 @@ static void on_describe(int error, const AsgInstance *found, void *userdata) {
                 if (l->ctx->membership)
                         l->ctx->membership(found ? found->group_name : NULL,
                                            found ? found->lifecycle_state : NULL, l->ctx->userdata);
+                if (found)
+                        note_group_state(l);
         }
+        if (!l->have_retention && !l->group_call && l->ctx->aws && !isempty(group_name(l)))
+                (void) asg_describe_group(l->ctx->aws, group_name(l), on_group, l, &l->group_call);
         evaluate(l);
 }
 
@@ -552,7 +716,9 @@ static void evaluate(Lifecycle *l) {
                 .replace_on = cfg(l)->hooks.replace_on,
                 .launch_timeout = cfg(l)->hooks.launch_timeout,
                 .record = record(l),
-                .handled = l->handled,
+                .handled = state(l)->handled,
+                .n_handled = state(l)->n_handled,
+                .boot_id = state(l)->boot_id,
         };
         LifecyclePlan p;
 
@@ -577,6 +743,35 @@ static void observed(Lifecycle *l) {
                         return;
         }
         evaluate(l);
+}
+
+/* Only a 404 says a notice is gone: a failed poll keeps what was handled. */
+static void rearm(Lifecycle *l, const char *key, const char *why) {
+        if (!state_handled_remove(state(l), key))
+                return;
+        log_info("%s: %s hooks will run again for the next one", why, key);
+        remember(l, "%s re-armed: %s", key, why);
+        save_state(l);
+}
+
+static uint64_t asleep_usec(void) {
+        uint64_t b = now_usec(CLOCK_BOOTTIME), m = now_usec(CLOCK_MONOTONIC);
+
+        return b > m ? b - m : 0;
+}
+
+/* A hibernation (spot's or the owner's) ends with the same boot id: the clocks tell. */
+static void check_resumed(Lifecycle *l) {
+        uint64_t a = asleep_usec();
+
+        if (lifecycle_resumed(l->asleep_usec, a)) {
+                log_notice("resumed after %" PRIu64 " s asleep (hibernation): a spot or "
+                           "rebalance notice seen now is a new one",
+                           (uint64_t) ((a - l->asleep_usec) / USEC_PER_SEC));
+                rearm(l, LIFECYCLE_KEY_SPOT, "resumed from hibernation");
+                rearm(l, LIFECYCLE_KEY_REBALANCE, "resumed from hibernation");
+        }
+        l->asleep_usec = a;
 }
 
 /* A notice's answer: 0 parsed, -ENOENT absent (normal), else keep what we knew. */
@@ -612,10 +807,16 @@ static void on_target(Imds *i, const ImdsResult *res, void *userdata) {
         int r = notice_result(l, N_TARGET, res,
                               res->error ? 0 : lifecycle_parse_target(res->body, res->len, &t));
 
-        if (r == 0)
+        if (r == -ENOENT)
+                t = LIFECYCLE_TARGET_ABSENT;
+        if ((r == 0 || r == -ENOENT) && t != l->target) {
+                /* A new target (out of a warm pool, into a termination): the group's
+                 * answer is worth asking for now, whatever the backoff had reached. */
+                l->next_describe = 0;
+                l->same_answers = 0;
+                l->ask_group = l->target != LIFECYCLE_TARGET_UNKNOWN;
                 l->target = t;
-        else if (r == -ENOENT)
-                l->target = LIFECYCLE_TARGET_ABSENT;
+        }
         observed(l);
 }
 
@@ -631,6 +832,8 @@ static void on_spot(Imds *i, const ImdsResult *res, void *userdata) {
                 l->have_spot = r == 0;
                 if (r == 0)
                         l->spot = s;
+                else
+                        rearm(l, LIFECYCLE_KEY_SPOT, "the spot notice is gone");
         }
         observed(l);
 }
@@ -644,6 +847,8 @@ static void on_rebalance(Imds *i, const ImdsResult *res, void *userdata) {
         if (r == 0 || r == -ENOENT) {
                 l->have_rebalance = r == 0;
                 l->rebalance = t;
+                if (r == -ENOENT)
+                        rearm(l, LIFECYCLE_KEY_REBALANCE, "the rebalance notice is gone");
         }
         observed(l);
 }
@@ -674,6 +879,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) sd_event_source_set_time_relative(
                 s, (uint64_t) (cfg(l)->hooks.poll_interval * USEC_PER_SEC));
         (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
+        check_resumed(l);
         if (l->pending > 0 || l->describe)
                 return 0;        /* the last round is still out: IMDS is slow, do not pile up */
         l->pending = _N_MAX + 1; /* held until every call is out */
@@ -692,6 +898,7 @@ Lifecycle *lifecycle_new(const LifecycleContext *ctx) {
         if (!l)
                 return NULL;
         l->ctx = ctx;
+        l->asleep_usec = asleep_usec();
         if (sd_event_add_time_relative(ctx->event, &l->tick, CLOCK_BOOTTIME, 0, USEC_PER_SEC / 20,
                                        on_tick, l) < 0)
                 return lifecycle_free(l);
@@ -705,10 +912,9 @@ Lifecycle *lifecycle_free(Lifecycle *l) {
         for (int i = 0; i < _N_MAX; i++)
                 imds_call_cancel(l->imds[i]);
         aws_call_cancel(l->describe);
+        aws_call_cancel(l->group_call);
         remedy_job_cancel(l->unit_job);
         sd_event_source_disable_unref(l->tick);
-        for (size_t i = 0; i < l->n_handled; i++)
-                free(l->handled[i]);
         free(l->group_name);
         free(l);
         return NULL;
@@ -716,6 +922,33 @@ Lifecycle *lifecycle_free(Lifecycle *l) {
 
 LifecycleTarget lifecycle_target(const Lifecycle *l) {
         return l ? l->target : LIFECYCLE_TARGET_UNKNOWN;
+}
+
+static json_t *handled_json(const State *s) {
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < s->n_handled; i++)
+                json_array_append_new(a, json_pack("{s:s,s:I,s:b}", "key", s->handled[i].key, "at",
+                                                   (json_int_t) s->handled[i].at, "this_boot",
+                                                   streq(s->handled[i].boot_id, s->boot_id)));
+        return a;
+}
+
+const char *lifecycle_summary(Lifecycle *l) {
+        char dl[48] = "", hb[64] = "";
+
+        if (!l || !l->running)
+                return "";
+        if (l->plan.deadline > 0)
+                snprintf(dl, sizeof(dl), ", deadline in %lld s",
+                         (long long) MAX(0, l->plan.deadline - unix_now()));
+        if (l->plan.complete)
+                snprintf(hb, sizeof(hb), ", %u heartbeats%s", l->heartbeats,
+                         l->heartbeat_failures > 0 ? " (some failed)" : "");
+        snprintf(l->summary, sizeof(l->summary), "%s (%s): %u/%u hooks done%s%s",
+                 lifecycle_event_to_string(l->plan.event), phase_names[l->phase], l->hooks_finished,
+                 l->hooks_total, hb, dl);
+        return l->summary;
 }
 
 json_t *lifecycle_status_json(Lifecycle *l) {
@@ -742,18 +975,44 @@ json_t *lifecycle_status_json(Lifecycle *l) {
                       "scheduled", sched, "history", hist);
         if (o && !isempty(rec->event))
                 json_object_set_new(o, "record",
-                                    json_pack("{s:s,s:s,s:o,s:b,s:i}", "event", rec->event, "key",
-                                              rec->key, "hooks_done", done, "completed",
-                                              rec->completed, "failed",
-                                              (int) lifecycle_record_failed(rec)));
+                                    json_pack("{s:s,s:s,s:o,s:b,s:s,s:i}", "event", rec->event,
+                                              "key", rec->key, "hooks_done", done, "completed",
+                                              rec->completed && !rec->complete_failed, "outcome",
+                                              !rec->completed        ? "in-progress"
+                                              : rec->complete_failed ? "failed"
+                                                                     : "done",
+                                              "failed", (int) lifecycle_record_failed(rec)));
         else
                 json_decref(done);
+        if (o)
+                json_object_set_new(o, "handled", handled_json(state(l)));
+        if (o)
+                json_object_set_new(o, "retention",
+                                    json_string(l->have_retention
+                                                        ? asg_retention_to_string(l->retention)
+                                                        : "unknown"));
+        if (o)
+                json_object_set_new(o, "retained", json_boolean(l->retained));
+        if (o)
+                json_object_set_new(o, "handled_dropped",
+                                    json_integer((json_int_t) state(l)->handled_dropped));
         if (o && l->running)
-                json_object_set_new(o, "running",
-                                    json_pack("{s:s,s:s,s:s,s:s,s:s?,s:i}", "event",
-                                              lifecycle_event_to_string(l->plan.event), "key",
-                                              l->plan.key, "phase", phase_names[l->phase], "hook",
-                                              l->current, "lifecycle_hook", l->plan.complete,
-                                              "heartbeats", (int) l->heartbeats));
+                json_object_set_new(
+                        o, "running",
+                        json_pack("{s:s,s:s,s:s,s:s,s:s?,s:i,s:i,s:i,s:i,s:s?,s:o,s:I,s:s?}",
+                                  "event", lifecycle_event_to_string(l->plan.event), "key",
+                                  l->plan.key, "phase", phase_names[l->phase], "hook", l->current,
+                                  "lifecycle_hook", l->plan.complete, "heartbeats",
+                                  (int) l->heartbeats, "heartbeat_failures",
+                                  (int) l->heartbeat_failures, "hooks_done",
+                                  (int) l->hooks_finished, "hooks_left",
+                                  (int) (l->hooks_total - MIN(l->hooks_finished, l->hooks_total)),
+                                  "last_heartbeat_error",
+                                  isempty(l->heartbeat_error) ? NULL : l->heartbeat_error,
+                                  "deadline",
+                                  l->plan.deadline > 0 ? json_integer((json_int_t) l->plan.deadline)
+                                                       : json_null(),
+                                  "since", (json_int_t) l->phase_since, "warm_pool",
+                                  isempty(l->plan.warm_pool) ? NULL : l->plan.warm_pool));
         return o;
 }

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "aws/metrics.h"
@@ -118,28 +119,35 @@ typedef struct LifecycleInput {
         double launch_timeout;   /* seconds */
         /* memory */
         const StateLifecycle *record; /* the persisted record (may be empty) */
-        char *const *handled;         /* keys completed in this run (NULL ok) */
+        const StateHandled *handled;  /* the persisted handled set (NULL ok) */
+        size_t n_handled;
+        const char *boot_id; /* this boot's id: a spot or rebalance key from another is stale */
 } LifecycleInput;
 
 typedef struct LifecyclePlan {
-        LifecycleEvent event; /* NONE: nothing to do */
-        bool resume;          /* the record belongs to this event: go on with it */
-        char key[128];        /* State.lifecycle.key */
-        const char *dirs[3];  /* hooks.d directories in run order, NULL-terminated */
-        const char *unit;     /* systemd target to start, or NULL */
-        const char *complete; /* lifecycle hook to complete, NULL for none */
-        bool unconfigured;    /* a group transition with no hook name configured */
-        bool wait_ready;      /* launch: readiness checks must pass first */
-        bool replace;         /* replace_on asks for a replacement */
-        time_t deadline;      /* when the window closes, 0 if unknown */
-        char spot_action[16]; /* DROVER_SPOT_ACTION */
-        char event_code[32];  /* DROVER_EVENT_CODE */
+        LifecycleEvent event;  /* NONE: nothing to do */
+        bool resume;           /* the record belongs to this event: go on with it */
+        char key[128];         /* State.lifecycle.key */
+        const char *dirs[3];   /* hooks.d directories in run order, NULL-terminated */
+        const char *unit;      /* systemd target to start, or NULL */
+        const char *complete;  /* lifecycle hook to complete, NULL for none */
+        bool unconfigured;     /* a group transition with no hook name configured */
+        bool wait_ready;       /* launch: readiness checks must pass first */
+        bool replace;          /* replace_on asks for a replacement */
+        time_t deadline;       /* when the window closes, 0 if unknown */
+        char spot_action[16];  /* DROVER_SPOT_ACTION */
+        char event_code[32];   /* DROVER_EVENT_CODE */
+        const char *warm_pool; /* DROVER_WARM_POOL: "entering", "leaving" or "" */
 } LifecyclePlan;
 
 /*
  * The most urgent event that is present and not yet handled, and what it takes. An
  * event is handled when the record has its key and is completed, or when its key is in
- * handled. A spot interruption runs spot-interruption/ then terminate/; a termination
+ * handled. Keys name what a notice is, never its times (which AWS's own simulator moves
+ * on every request): "spot-interruption" and "rebalance" (one each while the notice
+ * stays; handled only in the boot that handled them, and the watcher forgets them when
+ * the notice disappears or the instance resumes from hibernation), "scheduled-event@<id>"
+ * (by EventId), "terminate" (once per instance), "launch@<start>". A spot interruption runs spot-interruption/ then terminate/; a termination
  * that follows a completed spot interruption only completes the action when the group
  * waits for it. Returns 0 (plan.event NONE when idle).
  */
@@ -167,6 +175,26 @@ int lifecycle_record_find(const StateLifecycle *rec, const char *dir, const char
 /* How many hooks of the record failed. */
 unsigned lifecycle_record_failed(const StateLifecycle *rec);
 
+/* Whether a group LifecycleState is one where the group retains the instance after an
+ * abandoned lifecycle action: Terminating:Retained, Warmed:Pending:Retained,
+ * Warmed:Terminating:Retained (Auto Scaling user guide, "Manage retained instances",
+ * docs.aws.amazon.com/autoscaling/ec2/userguide/manage-retained-instances.html). drover
+ * reports it and never acts on it. NULL is false. */
+bool lifecycle_state_retained(const char *group_state);
+
+/* The keys of the notices that re-arm (see lifecycle_plan). */
+#define LIFECYCLE_KEY_SPOT "spot-interruption"
+#define LIFECYCLE_KEY_REBALANCE "rebalance"
+/* A launch while entering a warm pool: "launch-warm@<start>" (a plain one "launch@"). */
+#define LIFECYCLE_KEY_WARM_PREFIX "launch-warm@"
+
+/*
+ * Whether the machine slept between two readings of CLOCK_BOOTTIME - CLOCK_MONOTONIC
+ * (the first counts a suspend or hibernation, the second does not): a resume from
+ * hibernation keeps the boot id, this is how it shows.
+ */
+bool lifecycle_resumed(uint64_t prev_asleep_usec, uint64_t asleep_usec);
+
 /* ---- the watcher ---- */
 
 typedef struct Lifecycle Lifecycle;
@@ -193,6 +221,7 @@ typedef struct LifecycleContext {
         Remedy *bus;       /* the daemon's one system-bus connection */
         StateStore *state; /* its progress lives in state->lifecycle */
         void (*metric)(MetricsInstanceMetric which, double value, void *userdata);
+        void (*changed)(void *userdata); /* STATUS= may need saying again; may be NULL */
         /* The group this instance is in as last answered (heal's), or NULL. */
         const char *(*group_name)(void *userdata);
         /* A DescribeAutoScalingInstances answer about this instance (group NULL: proven
@@ -213,5 +242,8 @@ Lifecycle *lifecycle_new(const LifecycleContext *ctx);
 Lifecycle *lifecycle_free(Lifecycle *l);
 /* The target lifecycle state IMDS last gave; UNKNOWN for NULL. */
 LifecycleTarget lifecycle_target(const Lifecycle *l);
+/* One line for STATUS=: the event in progress ("terminate (hooks): 1/2 hooks done, 3
+ * heartbeats, deadline in 40 s"), "" when idle. Valid until the next call. NULL ok. */
+const char *lifecycle_summary(Lifecycle *l);
 /* What it sees, what runs, what ran: for `drover status --json`. */
 json_t *lifecycle_status_json(Lifecycle *l);

@@ -22,6 +22,7 @@
 #define STATE_MAX_CHECKS 256U
 #define STATE_MAX_ATTEMPTS CONFIG_MAX_REMEDY_ATTEMPTS /* every attempt the config allows */
 #define STATE_MAX_HOOKS 64U
+#define STATE_MAX_HANDLED 32U
 
 typedef struct StateRemediation {
         char name[65]; /* check name */
@@ -34,8 +35,17 @@ typedef struct StateLifecycle {
         char key[128];  /* identifies the notice (hook name + time, ...) */
         size_t n_hooks_done;
         char hooks_done[STATE_MAX_HOOKS][256]; /* hook file names that finished */
-        bool completed;                        /* CompleteLifecycleAction accepted */
+        bool completed;       /* done with: hooks ran, the action completed or given up */
+        bool complete_failed; /* CompleteLifecycleAction was given up on */
 } StateLifecycle;
+
+/* A lifecycle notice whose hooks ran to the end (see lifecycle.h for the keys). Kept
+ * across reboots of the same instance: the rule of each kind decides what re-arms it. */
+typedef struct StateHandled {
+        char key[128];    /* "terminate", "rebalance", "scheduled-event@<EventId>", ... */
+        char boot_id[37]; /* the boot it was handled in */
+        time_t at;        /* Unix seconds */
+} StateHandled;
 
 typedef struct State {
         char instance_id[20];
@@ -50,6 +60,9 @@ typedef struct State {
         StateRemediation *remediation; /* malloc'd array */
         size_t n_remediation;
         StateLifecycle lifecycle;
+        StateHandled handled[STATE_MAX_HANDLED]; /* oldest first */
+        size_t n_handled;
+        unsigned handled_dropped; /* entries pushed out by newer ones, ever */
 } State;
 
 /* Pure: parses a state document for (instance_id, boot_id), applying the keying rules
@@ -88,3 +101,11 @@ const char *state_store_dir(const StateStore *s);
 int state_store_save(StateStore *s);
 StateStore *state_store_free(StateStore *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(StateStore *, state_store_free)
+/* The handled entry with that key, or NULL. */
+const StateHandled *state_handled_find(const State *s, const char *key);
+/* Records key as handled now (moved to the newest place if present), dropping and
+ * counting the oldest beyond STATE_MAX_HANDLED. -EINVAL for a key that would not load
+ * back (too long, characters outside [A-Za-z0-9@._:-]). */
+int state_handled_add(State *s, const char *key, const char *boot_id, time_t at);
+/* Forgets key; true if it was there. */
+bool state_handled_remove(State *s, const char *key);

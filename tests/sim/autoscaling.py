@@ -55,7 +55,8 @@ def group_json(world):
                        "AvailabilityZone": i.az, "LifecycleState": i.state,
                        "HealthStatus": i.health, "LaunchTemplate": LAUNCH_TEMPLATE,
                        "ProtectedFromScaleIn": i.protected}
-                      for i in world.group_instances()],
+                      for i in world.group_instances()
+                      if not i.state.startswith("Warmed:")],  # DescribeWarmPool's, not ours
         "SuspendedProcesses": [{"ProcessName": p, "SuspensionReason": r}
                                for p, r in world.suspended.items()],
         "VPCZoneIdentifier": "subnet-0sima,subnet-0simb,subnet-0simc", "EnabledMetrics": [],
@@ -66,7 +67,9 @@ def group_json(world):
         "TerminationPolicies": ["Default"], "NewInstancesProtectedFromScaleIn": False,
         "ServiceLinkedRoleARN": "arn:aws:iam::123456789012:role/aws-service-role/"
                                 "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
-        "CapacityRebalance": False}
+        "CapacityRebalance": False,
+        "InstanceLifecyclePolicy": {"RetentionTriggers": {
+            "TerminateHookAbandon": world.retention}} if world.retention else None}
 
 
 def describe_auto_scaling_groups(app, req):

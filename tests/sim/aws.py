@@ -110,7 +110,12 @@ class AwsHandler(Handler):
             return
         if fault and fault.kind in ("throttle", "status"):
             code, message, status = _fault_error(service, fault)
-            return self._error(entry, service, code, message, status, request_id)
+            return self._error(entry, service, code, message, status, request_id,
+                               fault.shape)
+        if fault and fault.kind == "html":      # a proxy or load balancer in the way
+            entry["error"], entry["status"] = "fault:html", fault.status
+            return self.respond(fault.status, f"<html><body><h1>{fault.status} Bad Gateway"
+                                "</h1></body></html>\n", "text/html")
         if body is None:
             return self._error(entry, service, "MalformedQueryString",
                                "The request body could not be decoded", 400, request_id)
@@ -142,9 +147,9 @@ class AwsHandler(Handler):
 
     do_GET = do_POST
 
-    def _error(self, entry, service, code, message, status, request_id):
+    def _error(self, entry, service, code, message, status, request_id, shape="error"):
         entry["error"], entry["status"] = code, status
-        self.respond(status, error_xml(service, code, message, request_id), "text/xml",
+        self.respond(status, error_xml(service, code, message, request_id, shape), "text/xml",
                      [("x-amzn-RequestId", request_id)])
 
 

@@ -35,8 +35,24 @@ def service_model(signing_name):
                 _loader = botocore.loaders.create_loader()
             name = SERVICES[signing_name]
             data = _loader.load_service_model(name, "service-2")
+            _supplement(name, data)
             _models[signing_name] = botocore.model.ServiceModel(data, service_name=name)
         return _models[signing_name]
+
+
+def _supplement(name, data):
+    """Shapes AWS added after Debian's botocore model was cut, as the Auto Scaling API
+    reference documents them (API_InstanceLifecyclePolicy, API_RetentionTriggers), so
+    the sim can serve them. A newer botocore that has them is left alone."""
+    if name != "autoscaling":
+        return
+    shapes = data["shapes"]
+    shapes.setdefault("RetentionTriggers", {"type": "structure", "members": {
+        "TerminateHookAbandon": {"shape": "XmlStringMaxLen255"}}})
+    shapes.setdefault("InstanceLifecyclePolicy", {"type": "structure", "members": {
+        "RetentionTriggers": {"shape": "RetentionTriggers"}}})
+    shapes["AutoScalingGroup"]["members"].setdefault(
+        "InstanceLifecyclePolicy", {"shape": "InstanceLifecyclePolicy"})
 
 
 def namespace(model):
@@ -210,7 +226,7 @@ def response_xml(signing_name, op, result, request_id):
     return "".join(out).encode()
 
 
-def error_xml(signing_name, code, message, request_id):
+def error_xml(signing_name, code, message, request_id, shape="error"):
     msg = escape(message)
     if signing_name == "ec2":
         return ('<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
@@ -218,6 +234,9 @@ def error_xml(signing_name, code, message, request_id):
                 f"<RequestID>{request_id}</RequestID></Response>").encode()
     ns = namespace(service_model(signing_name if signing_name in SERVICES else "autoscaling"))
     kind = "Receiver" if code in ("InternalFailure", "ServiceUnavailable") else "Sender"
-    return (f'<ErrorResponse xmlns="{ns}"><Error><Type>{kind}</Type>'
-            f"<Code>{escape(code)}</Code><Message>{msg}</Message></Error>"
+    error = (f"<Error><Type>{kind}</Type><Code>{escape(code)}</Code>"
+             f"<Message>{msg}</Message></Error>")
+    if shape == "errors":       # moto's, and some AWS-compatible endpoints'
+        error = f"<Errors>{error}</Errors>"
+    return (f'<ErrorResponse xmlns="{ns}">{error}'
             f"<RequestId>{request_id}</RequestId></ErrorResponse>\n").encode()

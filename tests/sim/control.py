@@ -3,17 +3,22 @@
 GET  /state                      whole model state, ports, credentials, faults
 GET  /calls[?action=A]           AWS API calls received (action, params, verified, ...)
 GET  /imds-calls                 IMDS requests received
-POST /group                      {"desired", "min", "max"}
+POST /group                      {"desired", "min", "max", "retention": "retain"|
+                                  "terminate"|null (the group's InstanceLifecyclePolicy)}
 POST /instances/ID               {"health", "lifecycle_state", "target_lifecycle_state",
                                   "spot_action", "rebalance", "scheduled_events", "tags",
                                   "protected"}   (spot_action: {"action", "in"} or null)
 POST /instances/ID/terminate     {"decrement": false}  (as TerminateInstanceInAutoScalingGroup)
+POST /instances/ID/warm-pool     {"action": "enter"|"leave", "pool_state": "Running"|
+                                  "Stopped"|"Hibernated"}
 POST /lifecycle-hooks            {"name", "transition": "launch"|"terminate",
                                   "heartbeat_timeout", "default_result"}
 POST /credentials/rotate         {"instance": ID?, "ttl": seconds?}
 POST /credentials/expire         {"reissue": true}
 POST /imds/expire-tokens         {}
 POST /imds/v1                    {"enabled": bool}
+POST /imds/moving-notices        {"enabled": bool}  (spot/rebalance times recomputed on
+                                  every request, as amazon-ec2-metadata-mock does)
 POST /clock                      {"skew": seconds}   (AWS's clock = host's + skew)
 GET|POST|DELETE /faults          list, add {"endpoint", "kind", "path", "count", ...}, clear
 """
@@ -76,6 +81,11 @@ def route(app, method, path, query, body):
         if body.get("health_check_type"):
             with world.lock:
                 world.health_check_type = str(body["health_check_type"])
+        if "retention" in body:
+            if body["retention"] not in (None, "retain", "terminate"):
+                raise ControlError("retention must be retain, terminate or null")
+            with world.lock:
+                world.retention = body["retention"]
         if "desired" in body or "min" in body or "max" in body:
             world.set_desired(body.get("desired"), body.get("min"), body.get("max"))
         return app.state()["group"]
@@ -88,6 +98,8 @@ def route(app, method, path, query, body):
                 world.begin_terminate(inst, f"At {{now}} instance {inst.id} was taken out "
                                       "of service in response to a user request",
                                       bool(body.get("decrement")))
+            elif len(parts) == 3 and parts[2] == "warm-pool":
+                world.warm_pool(inst, body.get("action"), body.get("pool_state", "Running"))
             elif len(parts) == 3:
                 raise ControlError(f"no route for {path}", 404)
             else:
@@ -112,6 +124,9 @@ def route(app, method, path, query, body):
     if path == "/imds/v1":
         app.imds_v1 = bool(body.get("enabled"))
         return {"enabled": app.imds_v1}
+    if path == "/imds/moving-notices":
+        app.moving_notices = bool(body.get("enabled"))
+        return {"enabled": app.moving_notices}
     if path == "/clock":
         world.clock.skew = float(body.get("skew", 0))
         return {"skew": world.clock.skew}
@@ -132,7 +147,8 @@ def set_instance(world, inst, body):
         if spec is None:
             inst.spot_action = None
         else:
-            when = world.clock.aws_now() + float(spec.get("in", 120))
+            inst.spot_in = float(spec.get("in", 120))
+            when = world.clock.aws_now() + inst.spot_in
             inst.spot_action = {"action": spec.get("action", "terminate"),
                                 "time": iso(when)}
     if "rebalance" in body:

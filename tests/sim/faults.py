@@ -2,7 +2,10 @@
 action name (AWS) and instance, for N requests or until cleared."""
 import threading
 
-KINDS = ("status", "latency", "throttle", "drop", "garbage", "truncate")
+# "status" answers an AWS error document (shape "error", or "errors": moto's
+# ErrorResponse/Errors/Error); "html" answers the status with a proxy's HTML page.
+KINDS = ("status", "latency", "throttle", "drop", "garbage", "truncate", "html")
+SHAPES = ("error", "errors")
 ENDPOINTS = ("imds", "aws")
 
 
@@ -36,6 +39,9 @@ class Fault:
             raise FaultError("code must be an AWS error code such as AccessDenied")
         if self.message is not None and not isinstance(self.message, str):
             raise FaultError("message must be a string")
+        self.shape = spec.get("shape", "error")
+        if self.shape not in SHAPES:
+            raise FaultError(f"shape must be one of {SHAPES}")
         self.hits = 0
 
     def matches(self, endpoint, path, action, instance):
@@ -52,8 +58,8 @@ class Fault:
     def to_json(self):
         return {"endpoint": self.endpoint, "kind": self.kind, "path": self.path,
                 "instance": self.instance, "remaining": self.remaining,
-                "status": self.status, "seconds": self.seconds, "hits": self.hits,
-                "code": self.code, "message": self.message}
+                "status": self.status, "seconds": self.seconds, "shape": self.shape,
+                "hits": self.hits, "code": self.code, "message": self.message}
 
 
 class Faults:

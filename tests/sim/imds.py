@@ -81,11 +81,20 @@ def tree(app, inst):
     }
     if inst.in_group:
         meta["autoscaling"] = {"target-lifecycle-state": inst.target_lifecycle_state()}
-    if inst.spot_action:
-        meta["spot"] = {"instance-action": json.dumps(inst.spot_action),
-                        "termination-time": inst.spot_action["time"]}
-    if inst.rebalance:
-        meta["events"]["recommendations"]["rebalance"] = json.dumps(inst.rebalance)
+    spot_action, rebalance = inst.spot_action, inst.rebalance
+    if app.moving_notices:
+        # amazon-ec2-metadata-mock's default: the times are computed again on every
+        # request, so they move; real IMDS keeps them, and drover must not care.
+        now = world.clock.aws_now()
+        if spot_action:
+            spot_action = dict(spot_action, time=iso(now + inst.spot_in))
+        if rebalance:
+            rebalance = {"noticeTime": iso(now)}
+    if spot_action:
+        meta["spot"] = {"instance-action": json.dumps(spot_action),
+                        "termination-time": spot_action["time"]}
+    if rebalance:
+        meta["events"]["recommendations"]["rebalance"] = json.dumps(rebalance)
     if world.tags_in_imds:
         meta["tags"] = {"instance": {k: v for k, v in inst.tags.items() if "/" not in k}}
     document = {

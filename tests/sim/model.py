@@ -16,8 +16,13 @@ ACCOUNT = "123456789012"
 LAUNCHING = "autoscaling:EC2_INSTANCE_LAUNCHING"
 TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
 ACTIVE_STATES = ("Pending", "Pending:Wait", "Pending:Proceed", "InService")
+# Terminating:Retained: an abandoned termination in a group that retains on abandon
+# (Auto Scaling user guide, "Manage retained instances").
 STATES = ACTIVE_STATES + ("Terminating", "Terminating:Wait", "Terminating:Proceed",
-                          "Terminated", "Standby")
+                          "Terminating:Retained", "Terminated", "Standby",
+                          "Warmed:Pending", "Warmed:Pending:Wait", "Warmed:Pending:Proceed",
+                          "Warmed:Running", "Warmed:Stopped", "Warmed:Hibernated")
+WARM_POOL_STATES = ("Running", "Stopped", "Hibernated")
 PROCESSES = ("Launch", "Terminate", "AddToLoadBalancer", "AlarmNotification",
              "AZRebalance", "HealthCheck", "InstanceRefresh", "ReplaceUnhealthy",
              "ScheduledActions")
@@ -70,16 +75,21 @@ class Instance:
         self.imds_port = None
         self.tags = dict(tags)
         self.spot_action = None         # {"action": "terminate", "time": "..."}
+        self.spot_in = 120.0            # seconds from the notice to the action
         self.rebalance = None           # {"noticeTime": "..."}
         self.scheduled_events = []
         self.target_override = None
         self.protected = False
         self.respect_grace = True
         self.in_group = True
+        self.retain = False             # an abandoned termination the group retains
+        self.warm_state = "Running"     # the warm pool's PoolState while in it
 
     def target_lifecycle_state(self):
         if self.target_override:
             return self.target_override
+        if self.state.startswith("Warmed:"):    # where the pool keeps it
+            return "Warmed:" + self.warm_state
         if self.state.startswith("Terminat"):
             return "Terminated"
         return "InService"
@@ -117,6 +127,9 @@ class World:
         self.replace_delay = replace_delay
         self.created = time.time()
         self.hooks = {}                 # name -> hook dict (botocore LifecycleHook shape)
+        # InstanceLifecyclePolicy.RetentionTriggers.TerminateHookAbandon: None (no
+        # policy), "retain" or "terminate"
+        self.retention = None
         self.suspended = {}             # process -> reason
         self.group_tags = {}            # key -> {"Value", "PropagateAtLaunch"}
         self.health_check_type = "EC2"  # "ELB": the load balancer's checks replace too
@@ -210,6 +223,12 @@ class World:
     # ---- requests (callers hold no lock; these take it) ----
     def begin_terminate(self, inst, cause, decrement=False):
         with self.lock:
+            if inst.state == "Terminating:Retained":
+                # what ends a retention: the instance goes, no hooks again
+                inst.state, inst.action = "Terminating:Proceed", None
+                inst.timer = self.clock.model() + self.terminate_delay
+                return self._activity(f"Terminating EC2 instance: {inst.id}",
+                                      cause + " (retained instance).", inst)
             if inst.state not in ACTIVE_STATES + ("Standby",):
                 raise ModelError(f"The instance {inst.id} is already terminating")
             old = self.desired
@@ -291,6 +310,25 @@ class World:
             self.min_size, self.max_size, self.desired = lo, hi, want
             self._reconcile(self.clock.model())
 
+    def warm_pool(self, inst, action, pool_state="Running"):
+        """An InService instance enters the warm pool (as scale-in with the reuse policy
+        does: out of desired capacity), or a warmed one leaves it for InService (as a
+        scale-out does: it launches again, through Pending and the launch hook)."""
+        with self.lock:
+            if action == "enter":
+                if inst.state != "InService" or pool_state not in WARM_POOL_STATES:
+                    raise ModelError(f"The instance {inst.id} cannot enter the warm pool")
+                self.desired -= 1
+                inst.warm_state, inst.state = pool_state, "Warmed:Pending"
+            elif action == "leave":
+                if not inst.state.startswith("Warmed:") or "Pending" in inst.state:
+                    raise ModelError(f"The instance {inst.id} is not warmed")
+                self.desired += 1
+                inst.state = "Pending"
+            else:
+                raise ModelError("action must be enter or leave")
+            inst.action, inst.timer = None, self.clock.model() + self.launch_delay
+
     # ---- the clock ----
     def tick(self):
         with self.lock:
@@ -307,6 +345,23 @@ class World:
                 self._start_wait(inst, hook, "Pending:Wait", now)
             else:
                 self._in_service(inst)
+        elif s == "Warmed:Pending" and now >= inst.timer:
+            hook = self._hook(LAUNCHING)       # launch hooks run on entering the pool too
+            if hook:
+                self._start_wait(inst, hook, "Warmed:Pending:Wait", now)
+            else:
+                inst.state = "Warmed:" + inst.warm_state
+        elif s == "Warmed:Pending:Wait":
+            act = inst.action
+            if act["result"] is None and now < act["deadline"] and now < act["global_deadline"]:
+                return
+            hook = self.hooks.get(act["hook"])
+            result = act["result"] or (hook["DefaultResult"] if hook else "ABANDON")
+            inst.action = None
+            if result == "CONTINUE":
+                inst.state = "Warmed:" + inst.warm_state
+            else:
+                inst.state, inst.timer = "Terminating:Proceed", now + self.terminate_delay
         elif s in ("Pending:Wait", "Terminating:Wait"):
             act = inst.action
             timed_out = now >= act["deadline"] or now >= act["global_deadline"]
@@ -317,6 +372,7 @@ class World:
             inst.action = None
             if s == "Terminating:Wait":
                 inst.state, inst.timer = "Terminating:Proceed", now + self.terminate_delay
+                inst.retain = result == "ABANDON" and self.retention == "retain"
             elif result == "CONTINUE":
                 self._in_service(inst)
             else:
@@ -341,6 +397,10 @@ class World:
                 self._start_wait(inst, hook, "Terminating:Wait", now)
             else:
                 inst.state, inst.timer = "Terminating:Proceed", now + self.terminate_delay
+        elif s == "Terminating:Proceed" and now >= inst.timer and inst.retain:
+            inst.retain = False             # until TerminateInstanceInAutoScalingGroup
+            inst.state = "Terminating:Retained"
+            self._finish_activity(inst, "Terminating", "Failed")
         elif s == "Terminating:Proceed" and now >= inst.timer:
             inst.state = "Terminated"
             inst.terminated_at = time.time()
@@ -378,6 +438,7 @@ class World:
             return {"group": {"name": self.asg_name, "arn": self.arn,
                               "desired": self.desired, "min": self.min_size,
                               "max": self.max_size, "grace": self.grace,
+                              "retention": self.retention,
                               "hooks": list(self.hooks.values()),
                               "suspended": dict(self.suspended),
                               "tags": self.group_tags},

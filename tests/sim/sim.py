@@ -32,6 +32,7 @@ class App:
     def __init__(self, args):
         self.verbose = args.verbose
         self.imds_v1 = args.imds_v1
+        self.moving_notices = False     # see control.py /imds/moving-notices
         self.ready_file = args.ready_file
         self.creds = CredentialStore(args.credential_ttl)
         self.faults = Faults()

@@ -188,6 +188,43 @@ static void test_parse_group(void **state) {
         assert_string_equal(g->tags[1].value, "");
 }
 
+static void test_parse_group_retention(void **state) {
+        static const struct {
+                const char *extra;
+                AsgRetention want;
+        } cases[] = {
+                { "", ASG_RETENTION_TERMINATE }, /* no policy: the default */
+                { "<InstanceLifecyclePolicy><RetentionTriggers><TerminateHookAbandon>retain"
+                  "</TerminateHookAbandon></RetentionTriggers></InstanceLifecyclePolicy>",
+                  ASG_RETENTION_RETAIN },
+                { "<InstanceLifecyclePolicy><RetentionTriggers><TerminateHookAbandon>Retain"
+                  "</TerminateHookAbandon></RetentionTriggers></InstanceLifecyclePolicy>",
+                  ASG_RETENTION_RETAIN },
+                { "<InstanceLifecyclePolicy><RetentionTriggers><TerminateHookAbandon>terminate"
+                  "</TerminateHookAbandon></RetentionTriggers></InstanceLifecyclePolicy>",
+                  ASG_RETENTION_TERMINATE },
+                { "<InstanceLifecyclePolicy><RetentionTriggers><TerminateHookAbandon>hold"
+                  "</TerminateHookAbandon></RetentionTriggers></InstanceLifecyclePolicy>",
+                  ASG_RETENTION_UNKNOWN },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *member = NULL, *doc = NULL;
+
+                assert_true(asprintf(&member,
+                                     GROUP("web", "<DesiredCapacity>1</DesiredCapacity>", "%s"),
+                                     cases[i].extra) > 0);
+                doc = groups_doc(member, "");
+                _cleanup_(xml_freep) XmlNode *root = parse(doc, "DescribeAutoScalingGroups");
+                _cleanup_(asg_group_freep) AsgGroup *g = NULL;
+                assert_int_equal(asg_parse_group(root, "web", &g, NULL), 0);
+                if (g->retention != cases[i].want)
+                        fail_msg("case %zu: %s", i, asg_retention_to_string(g->retention));
+        }
+        assert_string_equal(asg_retention_to_string(ASG_RETENTION_RETAIN), "retain");
+        assert_string_equal(asg_retention_to_string(_ASG_RETENTION_MAX), "unknown");
+}
+
 static void test_parse_group_cases(void **state) {
         static const struct {
                 const char *members;
@@ -469,6 +506,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_instances_cases),
                 cmocka_unit_test(test_parse_group),
                 cmocka_unit_test(test_parse_group_cases),
+                cmocka_unit_test(test_parse_group_retention),
                 cmocka_unit_test(test_parse_group_hostile_strings),
                 cmocka_unit_test(test_hostile_documents),
                 cmocka_unit_test(test_parse_activities),

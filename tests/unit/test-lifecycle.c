@@ -235,7 +235,7 @@ typedef struct PlanCase {
         const char *term_hook, *launch_hook;
         const char *rec_event, *rec_key;
         bool rec_completed;
-        const char *handled;
+        const char *handled, *handled_boot; /* one persisted entry (boot: BOOT if NULL) */
         /* want */
         LifecycleEvent event;
         const char *key;
@@ -244,9 +244,12 @@ typedef struct PlanCase {
         const char *complete;
         bool replace;
         time_t deadline;
+        const char *warm; /* DROVER_WARM_POOL, "" if NULL */
 } PlanCase;
 
 #define NOW ((time_t) 1700000000)
+#define BOOT "11111111-2222-3333-4444-555555555555"
+#define OTHER_BOOT "99999999-2222-3333-4444-555555555555"
 
 static const PlanCase plan_cases[] = {
         { "idle", LIFECYCLE_TARGET_IN_SERVICE, "InService", .term_hook = "drain",
@@ -268,29 +271,24 @@ static const PlanCase plan_cases[] = {
           .term_hook = "drain", .rec_event = "terminate", .rec_key = "terminate",
           .rec_completed = true, .event = LIFECYCLE_EVENT_NONE },
         { "spot", LIFECYCLE_TARGET_IN_SERVICE, "InService", .spot = "terminate",
-          .term_hook = "drain", .event = LIFECYCLE_EVENT_SPOT,
-          .key = "spot-interruption@1505722920", .dir0 = "spot-interruption", .dir1 = "terminate",
-          .deadline = T0 },
-        { "spot beats termination", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait", .spot = "stop",
-          .term_hook = "drain", .event = LIFECYCLE_EVENT_SPOT,
-          .key = "spot-interruption@1505722920", .dir0 = "spot-interruption", .dir1 = "terminate",
-          .deadline = T0 },
-        { "hibernation starts now", LIFECYCLE_TARGET_IN_SERVICE, NULL, .spot = "hibernate",
-          .event = LIFECYCLE_EVENT_SPOT, .key = "spot-interruption@1505722920",
+          .term_hook = "drain", .event = LIFECYCLE_EVENT_SPOT, .key = "spot-interruption",
           .dir0 = "spot-interruption", .dir1 = "terminate", .deadline = T0 },
+        { "spot beats termination", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait", .spot = "stop",
+          .term_hook = "drain", .event = LIFECYCLE_EVENT_SPOT, .key = "spot-interruption",
+          .dir0 = "spot-interruption", .dir1 = "terminate", .deadline = T0 },
+        { "hibernation starts now", LIFECYCLE_TARGET_IN_SERVICE, NULL, .spot = "hibernate",
+          .event = LIFECYCLE_EVENT_SPOT, .key = "spot-interruption", .dir0 = "spot-interruption",
+          .dir1 = "terminate", .deadline = T0 },
         { "after spot the group waits: complete", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait",
           .spot = "terminate", .term_hook = "drain", .rec_event = "spot-interruption",
-          .rec_key = "spot-interruption@1505722920", .rec_completed = true,
-          .event = LIFECYCLE_EVENT_TERMINATE, .key = "terminate", .dir0 = "terminate",
-          .complete = "drain" },
+          .rec_key = "spot-interruption", .rec_completed = true, .event = LIFECYCLE_EVENT_TERMINATE,
+          .key = "terminate", .dir0 = "terminate", .complete = "drain" },
         { "after spot, no hook name: done", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait",
-          .spot = "terminate", .rec_event = "spot-interruption",
-          .rec_key = "spot-interruption@1505722920", .rec_completed = true,
-          .event = LIFECYCLE_EVENT_NONE },
+          .spot = "terminate", .rec_event = "spot-interruption", .rec_key = "spot-interruption",
+          .rec_completed = true, .event = LIFECYCLE_EVENT_NONE },
         { "after spot, not waiting yet", LIFECYCLE_TARGET_TERMINATED, "Terminating",
           .spot = "terminate", .term_hook = "drain", .rec_event = "spot-interruption",
-          .rec_key = "spot-interruption@1505722920", .rec_completed = true,
-          .event = LIFECYCLE_EVENT_NONE },
+          .rec_key = "spot-interruption", .rec_completed = true, .event = LIFECYCLE_EVENT_NONE },
         { "launch held", LIFECYCLE_TARGET_IN_SERVICE, "Pending:Wait", .launch_hook = "boot",
           .event = LIFECYCLE_EVENT_LAUNCH, .key = "launch@1700000000", .dir0 = "launch",
           .complete = "boot", .deadline = NOW + 600 },
@@ -303,6 +301,18 @@ static const PlanCase plan_cases[] = {
           .event = LIFECYCLE_EVENT_NONE },
         { "launch: not held", LIFECYCLE_TARGET_IN_SERVICE, "Pending", .launch_hook = "boot",
           .event = LIFECYCLE_EVENT_NONE },
+        { "warm pool: entering", LIFECYCLE_TARGET_OTHER, "Warmed:Pending:Wait",
+          .launch_hook = "boot", .event = LIFECYCLE_EVENT_LAUNCH, .key = "launch-warm@1700000000",
+          .dir0 = "launch", .complete = "boot", .deadline = NOW + 600, .warm = "entering" },
+        { "warm pool: entered", LIFECYCLE_TARGET_OTHER, "Warmed:Pending:Wait",
+          .launch_hook = "boot", .handled = "launch-warm@1699999000", .rec_event = "launch",
+          .rec_key = "launch-warm@1699999000", .rec_completed = true,
+          .event = LIFECYCLE_EVENT_NONE },
+        { "warm pool: leaving for InService", LIFECYCLE_TARGET_IN_SERVICE, "Pending:Wait",
+          .launch_hook = "boot", .handled = "launch-warm@1699999000", .handled_boot = OTHER_BOOT,
+          .rec_event = "launch", .rec_key = "launch-warm@1699999000", .rec_completed = true,
+          .event = LIFECYCLE_EVENT_LAUNCH, .key = "launch@1700000000", .dir0 = "launch",
+          .complete = "boot", .deadline = NOW + 600, .warm = "leaving" },
         { "scheduled retirement", LIFECYCLE_TARGET_IN_SERVICE, "InService",
           .sched_code = "instance-retirement", .event = LIFECYCLE_EVENT_SCHEDULED,
           .key = "scheduled-event@instance-event-1", .dir0 = "scheduled-event", .replace = true,
@@ -313,8 +323,28 @@ static const PlanCase plan_cases[] = {
         { "scheduled handled in this run", LIFECYCLE_TARGET_IN_SERVICE, "InService",
           .sched_code = "system-reboot", .handled = "scheduled-event@instance-event-1",
           .event = LIFECYCLE_EVENT_NONE },
+        { "spot handled: once while it stays", LIFECYCLE_TARGET_IN_SERVICE, "InService",
+          .spot = "stop", .handled = "spot-interruption", .event = LIFECYCLE_EVENT_NONE },
+        { "spot handled in another boot: a new notice", LIFECYCLE_TARGET_IN_SERVICE, "InService",
+          .spot = "stop", .handled = "spot-interruption", .handled_boot = OTHER_BOOT,
+          .event = LIFECYCLE_EVENT_SPOT, .key = "spot-interruption", .dir0 = "spot-interruption",
+          .dir1 = "terminate", .deadline = T0 },
+        { "rebalance handled", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
+          .handled = "rebalance", .event = LIFECYCLE_EVENT_NONE },
+        { "rebalance handled in another boot", LIFECYCLE_TARGET_IN_SERVICE, "InService",
+          .rebalance = true, .handled = "rebalance", .handled_boot = OTHER_BOOT,
+          .event = LIFECYCLE_EVENT_REBALANCE, .key = "rebalance", .dir0 = "rebalance",
+          .replace = true },
+        { "scheduled handled before a reboot stays handled", LIFECYCLE_TARGET_IN_SERVICE,
+          "InService", .sched_code = "system-reboot", .handled = "scheduled-event@instance-event-1",
+          .handled_boot = OTHER_BOOT, .event = LIFECYCLE_EVENT_NONE },
+        { "terminate handled: once per instance", LIFECYCLE_TARGET_TERMINATED, "Terminating:Wait",
+          .term_hook = "drain", .handled = "terminate", .handled_boot = OTHER_BOOT,
+          .event = LIFECYCLE_EVENT_NONE },
+        { "retained: never acted on", LIFECYCLE_TARGET_TERMINATED, "Terminating:Retained",
+          .term_hook = "drain", .event = LIFECYCLE_EVENT_NONE },
         { "rebalance", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
-          .event = LIFECYCLE_EVENT_REBALANCE, .key = "rebalance@1505722920", .dir0 = "rebalance",
+          .event = LIFECYCLE_EVENT_REBALANCE, .key = "rebalance", .dir0 = "rebalance",
           .replace = true },
         { "scheduled before rebalance", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
           .sched_code = "system-reboot", .event = LIFECYCLE_EVENT_SCHEDULED,
@@ -322,15 +352,15 @@ static const PlanCase plan_cases[] = {
         { "rebalance after scheduled", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
           .sched_code = "system-reboot", .rec_event = "scheduled-event",
           .rec_key = "scheduled-event@instance-event-1", .rec_completed = true,
-          .event = LIFECYCLE_EVENT_REBALANCE, .key = "rebalance@1505722920", .dir0 = "rebalance",
+          .event = LIFECYCLE_EVENT_REBALANCE, .key = "rebalance", .dir0 = "rebalance",
           .replace = true },
         { "rebalance done", LIFECYCLE_TARGET_IN_SERVICE, "InService", .rebalance = true,
-          .rec_event = "rebalance", .rec_key = "rebalance@1505722920", .rec_completed = true,
+          .rec_event = "rebalance", .rec_key = "rebalance", .rec_completed = true,
           .event = LIFECYCLE_EVENT_NONE },
         { "termination beats a rebalance in progress", LIFECYCLE_TARGET_TERMINATED, NULL,
-          .rebalance = true, .term_hook = "drain", .rec_event = "rebalance",
-          .rec_key = "rebalance@1505722920", .event = LIFECYCLE_EVENT_TERMINATE, .key = "terminate",
-          .dir0 = "terminate", .complete = "drain" },
+          .rebalance = true, .term_hook = "drain", .rec_event = "rebalance", .rec_key = "rebalance",
+          .event = LIFECYCLE_EVENT_TERMINATE, .key = "terminate", .dir0 = "terminate",
+          .complete = "drain" },
 };
 
 static void test_plan(void **state) {
@@ -345,7 +375,7 @@ static void test_plan(void **state) {
                         .not_before = T0,
                         .state = LIFECYCLE_SCHEDULED_ACTIVE,
                 };
-                char *handled[] = { (char *) c->handled, NULL };
+                StateHandled handled = { .at = NOW };
                 LifecycleInput in = {
                         .now = NOW,
                         .target = c->target,
@@ -361,10 +391,17 @@ static void test_plan(void **state) {
                         .replace_on = replace_on,
                         .launch_timeout = 600,
                         .record = &rec,
-                        .handled = handled,
+                        .handled = &handled,
+                        .n_handled = c->handled ? 1 : 0,
+                        .boot_id = BOOT,
                 };
                 LifecyclePlan p;
 
+                if (c->handled) {
+                        snprintf(handled.key, sizeof(handled.key), "%s", c->handled);
+                        snprintf(handled.boot_id, sizeof(handled.boot_id), "%s",
+                                 c->handled_boot ? c->handled_boot : BOOT);
+                }
                 if (c->spot)
                         snprintf(in.spot.action, sizeof(in.spot.action), "%s", c->spot);
                 if (c->sched_code)
@@ -399,9 +436,30 @@ static void test_plan(void **state) {
                                                   c->event == LIFECYCLE_EVENT_LAUNCH));
                 if (c->event == LIFECYCLE_EVENT_SPOT)
                         assert_string_equal(p.spot_action, c->spot);
+                assert_string_equal(p.warm_pool, c->warm ? c->warm : "");
+                /* Readiness gates every launch but the one entering a warm pool. */
+                assert_int_equal(p.wait_ready, c->event == LIFECYCLE_EVENT_LAUNCH &&
+                                                       !(c->warm && streq(c->warm, "entering")));
                 if (c->event == LIFECYCLE_EVENT_SCHEDULED)
                         assert_string_equal(p.event_code, c->sched_code);
         }
+}
+
+static void test_retained(void **state) {
+        assert_true(lifecycle_state_retained("Terminating:Retained"));
+        assert_true(lifecycle_state_retained("Warmed:Pending:Retained"));
+        assert_false(lifecycle_state_retained(":Retained"));
+        assert_false(lifecycle_state_retained("Terminating:Wait"));
+        assert_false(lifecycle_state_retained("Retained"));
+        assert_false(lifecycle_state_retained(NULL));
+}
+
+static void test_resumed(void **state) {
+        assert_false(lifecycle_resumed(0, 0));
+        assert_false(lifecycle_resumed(0, 900000)); /* rounding between the readings */
+        assert_true(lifecycle_resumed(0, 5000000));
+        assert_true(lifecycle_resumed(7000000, 60000000));
+        assert_false(lifecycle_resumed(7000000, 7000100));
 }
 
 static void test_plan_hibernate_now(void **state) {
@@ -436,6 +494,9 @@ static void test_completion(void **state) {
                 { LIFECYCLE_EVENT_LAUNCH, "Pending", LIFECYCLE_COMPLETE_WAIT },
                 { LIFECYCLE_EVENT_LAUNCH, "InService", LIFECYCLE_COMPLETE_GONE },
                 { LIFECYCLE_EVENT_LAUNCH, "Terminating", LIFECYCLE_COMPLETE_GONE },
+                { LIFECYCLE_EVENT_LAUNCH, "Warmed:Pending:Wait", LIFECYCLE_COMPLETE_NOW },
+                { LIFECYCLE_EVENT_LAUNCH, "Warmed:Pending", LIFECYCLE_COMPLETE_WAIT },
+                { LIFECYCLE_EVENT_LAUNCH, "Warmed:Running", LIFECYCLE_COMPLETE_GONE },
                 { LIFECYCLE_EVENT_SPOT, "Terminating:Wait", LIFECYCLE_COMPLETE_GONE },
                 { LIFECYCLE_EVENT_REBALANCE, NULL, LIFECYCLE_COMPLETE_GONE },
         };
@@ -465,6 +526,8 @@ int main(void) {
                 cmocka_unit_test(test_record),
                 cmocka_unit_test(test_plan),
                 cmocka_unit_test(test_plan_hibernate_now),
+                cmocka_unit_test(test_resumed),
+                cmocka_unit_test(test_retained),
                 cmocka_unit_test(test_completion),
                 cmocka_unit_test(test_names),
         };

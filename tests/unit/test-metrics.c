@@ -715,6 +715,8 @@ static void test_design_metric_set(void **state) {
         assert_string_equal(metrics_instance_metric_name(METRICS_LIFECYCLE_HOOK_RUN),
                             "LifecycleHookRun");
         assert_string_equal(metrics_instance_metric_name(METRICS_DROPPED), "MetricsDropped");
+        assert_string_equal(metrics_instance_metric_name(METRICS_LIFECYCLE_RETAINED),
+                            "LifecycleRetained");
 }
 
 int main(void) {

@@ -174,6 +174,11 @@ static void test_parse_error(void **state) {
                   "<Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message>"
                   "</Error></Errors><RequestID>ec2-1</RequestID></Response>",
                   0, "", "RequestLimitExceeded", "Request limit exceeded.", "ec2-1" },
+                /* moto and some AWS-compatible endpoints: Errors/Error under ErrorResponse */
+                { "<ErrorResponse><Errors><Error><Type>Sender</Type><Code>ValidationError"
+                  "</Code><Message>No active Lifecycle Action found</Message></Error></Errors>"
+                  "<RequestId>m-1</RequestId></ErrorResponse>",
+                  0, "Sender", "ValidationError", "No active Lifecycle Action found", "m-1" },
                 { "<ErrorResponse><Error><Code>X</Code><Message>line1\nline2\tend&#13;</Message>"
                   "</Error></ErrorResponse>",
                   0, "", "X", "line1\\x0aline2\\x09end\\x0d", "" },
@@ -204,6 +209,29 @@ static void test_parse_error(void **state) {
                 assert_string_equal(e.request_id, cases[i].request_id);
                 query_error_done(&e);
         }
+}
+
+static void test_error_detail(void **state) {
+        static const struct {
+                long status;
+                const char *code, *message, *want;
+        } cases[] = {
+                { 0, "", "", "" }, /* no answer: the errno says it */
+                { 400, "ValidationError", "No active Lifecycle Action found",
+                  "HTTP 400: No active Lifecycle Action found" },
+                { 400, "ValidationError", "", "HTTP 400" },
+                { 500, "", "", "HTTP 500, not an AWS error document" },
+                { 502, NULL, NULL, "HTTP 502, not an AWS error document" },
+        };
+        char buf[128];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                query_error_detail(cases[i].status, cases[i].code, cases[i].message, buf,
+                                   sizeof(buf));
+                assert_string_equal(buf, cases[i].want);
+        }
+        query_error_detail(500, "", "", buf, 8); /* cut, still terminated */
+        assert_string_equal(buf, "HTTP 50");
 }
 
 static void test_parse_error_long_message(void **state) {
@@ -250,6 +278,7 @@ int main(void) {
                 cmocka_unit_test(test_build_bad_endpoints),
                 cmocka_unit_test(test_parse_error),
                 cmocka_unit_test(test_parse_error_long_message),
+                cmocka_unit_test(test_error_detail),
                 cmocka_unit_test(test_parse_response),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -159,6 +159,72 @@ static void test_fifo_at_the_path(void **state) {
         rmdir(dir);
 }
 
+static void test_handled_survives_a_reboot_and_is_bounded(void **state) {
+        _cleanup_(state_done) State s = sample(), t = {};
+        _cleanup_free_ char *text = NULL;
+        char key[32];
+
+        assert_int_equal(state_handled_add(&s, "rebalance", B1, 10), 0);
+        assert_int_equal(state_handled_add(&s, "scheduled-event@instance-event-0abc", B1, 11), 0);
+        assert_int_equal(state_handled_add(&s, "bad key", B1, 12), -EINVAL);
+        assert_int_equal(state_handled_add(&s, "terminate", "not-a-boot-id", 12), -EINVAL);
+        assert_int_equal(state_format(&s, &text), 0);
+        /* Another boot: the remediation history goes, what was handled stays. */
+        assert_int_equal(state_parse(text, strlen(text), I1, B2, &t), 0);
+        assert_int_equal(t.n_handled, 2);
+        assert_string_equal(t.handled[1].key, "scheduled-event@instance-event-0abc");
+        assert_string_equal(t.handled[0].boot_id, B1);
+        assert_int_equal(t.handled[1].at, 11);
+        assert_non_null(state_handled_find(&t, "rebalance"));
+        assert_true(state_handled_remove(&t, "rebalance"));
+        assert_false(state_handled_remove(&t, "rebalance"));
+        assert_null(state_handled_find(&t, "rebalance"));
+
+        /* Adding again moves it to the newest place; past the bound the oldest go. */
+        for (unsigned i = 0; i < STATE_MAX_HANDLED + 3; i++) {
+                snprintf(key, sizeof(key), "scheduled-event@e%u", i);
+                assert_int_equal(state_handled_add(&t, key, B2, i), 0);
+        }
+        assert_int_equal(t.n_handled, STATE_MAX_HANDLED);
+        assert_int_equal(t.handled_dropped, 4);
+        assert_string_equal(t.handled[0].key, "scheduled-event@e3");
+        assert_int_equal(state_handled_add(&t, "scheduled-event@e3", B2, 99), 0);
+        assert_string_equal(t.handled[STATE_MAX_HANDLED - 1].key, "scheduled-event@e3");
+        assert_int_equal(t.handled_dropped, 4);
+}
+
+static void test_handled_entries_are_validated(void **state) {
+#define DOC(h) "{\"instance_id\":\"" I1 "\",\"boot_id\":\"" B1 "\"," h "}"
+        static const char *const bad[] = {
+                DOC("\"handled\":{}"),
+                DOC("\"handled\":[7]"),
+                DOC("\"handled\":[{\"key\":\"a b\",\"boot_id\":\"\",\"at\":1}]"),
+                DOC("\"handled\":[{\"key\":\"\",\"boot_id\":\"\",\"at\":1}]"),
+                DOC("\"handled\":[{\"key\":\"a\",\"boot_id\":\"x\",\"at\":1}]"),
+                DOC("\"handled\":[{\"key\":\"a\",\"boot_id\":\"\",\"at\":-1}]"),
+                DOC("\"handled\":[{\"key\":\"a\",\"boot_id\":\"\"}]"),
+                DOC("\"handled\":[{\"key\":\"a\",\"boot_id\":\"\",\"at\":1},"
+                    "{\"key\":\"a\",\"boot_id\":\"\",\"at\":2}]"),
+                DOC("\"handled_dropped\":-3"),
+                DOC("\"handled_dropped\":\"many\""),
+        };
+        static const char good[] =
+                DOC("\"handled\":[{\"key\":\"terminate\",\"boot_id\":\"\",\"at\":1}],"
+                    "\"handled_dropped\":2");
+#undef DOC
+        _cleanup_(state_done) State t = {};
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                State u = {};
+                if (state_parse(bad[i], strlen(bad[i]), I1, B1, &u) != -EBADMSG)
+                        fail_msg("bad case %zu accepted", i);
+                state_done(&u);
+        }
+        assert_int_equal(state_parse(good, strlen(good), I1, B1, &t), 0);
+        assert_int_equal(t.n_handled, 1);
+        assert_int_equal(t.handled_dropped, 2);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
@@ -169,6 +235,8 @@ int main(void) {
                 cmocka_unit_test(test_attempts_are_capped),
                 cmocka_unit_test(test_save_and_load),
                 cmocka_unit_test(test_fifo_at_the_path),
+                cmocka_unit_test(test_handled_survives_a_reboot_and_is_bounded),
+                cmocka_unit_test(test_handled_entries_are_validated),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,6 +53,25 @@ def test_status_fault_with_an_aws_code(sim):
         sim.fault("aws", kind="status", code="no spaces allowed")
 
 
+def test_error_shapes_and_html_with_aws_cli(sim):
+    """moto's ErrorResponse/Errors/Error and a proxy's HTML page, as the AWS CLI sees them."""
+    from awshelp import cli
+    sim.fault("aws", path="DescribeAutoScalingGroups", kind="status", status=500,
+              shape="errors", count=1)
+    p = cli(sim, "autoscaling", "describe-auto-scaling-groups",
+            env={"AWS_MAX_ATTEMPTS": "1"})
+    assert p.returncode != 0 and "(InternalFailure)" in p.stderr, p.stderr
+    sim.fault("aws", path="DescribeAutoScalingGroups", kind="html", status=502, count=1)
+    p = cli(sim, "autoscaling", "describe-auto-scaling-groups",
+            env={"AWS_MAX_ATTEMPTS": "1"})
+    assert p.returncode != 0 and "502" in p.stderr, p.stderr
+    assert [c["error"] for c in sim.calls("DescribeAutoScalingGroups")] == \
+        ["InternalFailure", "fault:html"]
+    assert cli(sim, "autoscaling", "describe-auto-scaling-groups").returncode == 0
+    with pytest.raises(Exception):
+        sim.fault("aws", kind="status", shape="nope")
+
+
 def test_unavailable(sim):
     sim.fault("aws", kind="status", status=503, count=1)
     with pytest.raises(ClientError) as e:

@@ -195,3 +195,82 @@ def test_state_is_json_and_complete(sim):
     for key in ("group", "instances", "activities", "clock", "aws_port", "control_port",
                 "imds", "credentials", "faults"):
         assert key in st
+
+
+def test_retention_on_abandon_with_aws_cli(sim_factory):
+    """InstanceLifecyclePolicy.RetentionTriggers.TerminateHookAbandon = retain: an ABANDON
+    leaves the instance in Terminating:Retained, out of desired capacity (a replacement
+    is launched), until TerminateInstanceInAutoScalingGroup."""
+    from awshelp import cli
+    s = sim_factory(instances=2, time_scale=SCALE)
+    a, _ = s.instance_ids
+    s.add_lifecycle_hook("drain", "terminate", heartbeat_timeout=3600)
+    s.control("POST", "/group", {"retention": "retain"})
+    # Debian's CLI predates the field: its --debug log shows the raw answer.
+    p = cli(s, "--debug", "autoscaling", "describe-auto-scaling-groups")
+    assert p.returncode == 0
+    assert "<InstanceLifecyclePolicy><RetentionTriggers><TerminateHookAbandon>retain" \
+        "</TerminateHookAbandon>" in p.stderr
+    assert cli(s, "autoscaling", "set-instance-health", "--instance-id", a,
+               "--health-status", "Unhealthy").returncode == 0
+    _wait_state(s, a, "Terminating:Wait")
+    p = cli(s, "autoscaling", "complete-lifecycle-action", "--lifecycle-hook-name", "drain",
+            "--auto-scaling-group-name", "drover-asg", "--instance-id", a,
+            "--lifecycle-action-result", "ABANDON")
+    assert p.returncode == 0, p.stderr
+    _wait_state(s, a, "Terminating:Retained")
+    tok = token(s.imds_url(a))
+    assert get(s.imds_url(a), "/latest/meta-data/autoscaling/target-lifecycle-state",
+               tok)[1] == "Terminated"
+    s.wait_for(lambda st: sum(i["state"] == "InService" for i in st["instances"]) == 2,
+               what="a replacement for the retained instance")
+    p = cli(s, "autoscaling", "describe-auto-scaling-instances", "--instance-ids", a)
+    assert json.loads(p.stdout)["AutoScalingInstances"][0]["LifecycleState"] == \
+        "Terminating:Retained"
+    import time
+    time.sleep(0.5)
+    assert s.instance(a)["state"] == "Terminating:Retained"     # it stays
+    assert cli(s, "autoscaling", "terminate-instance-in-auto-scaling-group",
+               "--instance-id", a, "--no-should-decrement-desired-capacity"
+               ).returncode == 0
+    _wait_state(s, a, "Terminated")
+    # Without the policy an ABANDON terminates, and the field is absent.
+    s.control("POST", "/group", {"retention": None})
+    p = cli(s, "--debug", "autoscaling", "describe-auto-scaling-groups")
+    assert "InstanceLifecyclePolicy" not in p.stderr.split("Response body")[-1]
+
+
+def test_warm_pool_in_and_out_with_aws_cli(sim_factory):
+    """Entering the pool runs the launch hook (Warmed:Pending:Wait) and leaving it for
+    InService runs it again (Pending:Wait); IMDS shows the pool's state meanwhile."""
+    from awshelp import cli
+    s = sim_factory(instances=2, time_scale=SCALE,
+                    extra_args=["--lifecycle-hook", "boot:launch:3600:ABANDON"])
+    a, _ = s.instance_ids
+
+    def complete():
+        p = cli(s, "autoscaling", "complete-lifecycle-action", "--lifecycle-hook-name",
+                "boot", "--auto-scaling-group-name", "drover-asg", "--instance-id", a,
+                "--lifecycle-action-result", "CONTINUE")
+        assert p.returncode == 0, p.stderr
+
+    def cli_state():
+        p = cli(s, "autoscaling", "describe-auto-scaling-instances", "--instance-ids", a)
+        return json.loads(p.stdout)["AutoScalingInstances"][0]["LifecycleState"]
+    s.control("POST", f"/instances/{a}/warm-pool", {"action": "enter"})
+    _wait_state(s, a, "Warmed:Pending:Wait")
+    assert cli_state() == "Warmed:Pending:Wait"
+    tok = token(s.imds_url(a))
+    target = "/latest/meta-data/autoscaling/target-lifecycle-state"
+    assert get(s.imds_url(a), target, tok)[1] == "Warmed:Running"
+    complete()
+    _wait_state(s, a, "Warmed:Running")
+    groups = json.loads(cli(s, "autoscaling", "describe-auto-scaling-groups").stdout)
+    assert a not in [i["InstanceId"] for i in groups["AutoScalingGroups"][0]["Instances"]]
+    assert groups["AutoScalingGroups"][0]["DesiredCapacity"] == 1
+    s.control("POST", f"/instances/{a}/warm-pool", {"action": "leave"})
+    _wait_state(s, a, "Pending:Wait")
+    assert cli_state() == "Pending:Wait"
+    assert get(s.imds_url(a), target, tok)[1] == "InService"
+    complete()
+    _wait_state(s, a, "InService")

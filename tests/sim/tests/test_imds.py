@@ -158,6 +158,30 @@ def test_spot_rebalance_scheduled_events(sim):
     assert get(sim.imds_url(), "/latest/meta-data/spot/instance-action", tok)[0] == 404
 
 
+def test_moving_notices_change_times_per_request(sim):
+    """The knob that makes the sim behave as amazon-ec2-metadata-mock does by default."""
+    iid = sim.instance_ids[0]
+    tok = token(sim.imds_url())
+    spot, reb = "/latest/meta-data/spot/instance-action", \
+        "/latest/meta-data/events/recommendations/rebalance"
+    sim.set_instance(iid, spot_action={"action": "stop", "in": 60}, rebalance=True)
+
+    def times():
+        return json.loads(get(sim.imds_url(), spot, tok)[1])["time"], \
+            json.loads(get(sim.imds_url(), reb, tok)[1])["noticeTime"]
+    first = times()
+    time.sleep(1.1)
+    assert times() == first                 # real IMDS: stable
+    sim.control("POST", "/imds/moving-notices", {"enabled": True})
+    moved = times()
+    time.sleep(1.1)
+    again = times()
+    assert moved[0] != again[0] and moved[1] != again[1]
+    assert json.loads(get(sim.imds_url(), spot, tok)[1])["action"] == "stop"
+    sim.control("POST", "/imds/moving-notices", {"enabled": False})
+    assert times() == first
+
+
 def test_target_lifecycle_state_follows_override(sim):
     iid = sim.instance_ids[0]
     tok = token(sim.imds_url())
