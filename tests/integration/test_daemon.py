@@ -3,6 +3,7 @@ listener (daemonfix.py): healthy steady state, remediation then exactly one repl
 every reason not to act (and exactly one replacement once it is gone), reload, stop,
 status under load, hooks, and the unit file.
 """
+import glob
 import os
 import re
 import shutil
@@ -486,9 +487,10 @@ def test_systemd_analyze_verify_unit(tmp_path, drover_bin):
     unit = tmp_path / "drover.service"
     unit.write_text(text)
     # Documentation=man:... must resolve: give man the pages from the source tree.
-    for page, section in (("agent/man/drover.8", "8"), ("agent/man/drover.conf.5", "5")):
+    for page in glob.glob(os.path.join(TOP_SRCDIR, "agent", "man", "*.[0-9]")):
+        section = page.rsplit(".", 1)[1]
         (tmp_path / "man" / f"man{section}").mkdir(parents=True, exist_ok=True)
-        shutil.copy(os.path.join(TOP_SRCDIR, page), tmp_path / "man" / f"man{section}")
+        shutil.copy(page, tmp_path / "man" / f"man{section}")
     p = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True,
                        timeout=60, env={"PATH": "/usr/bin:/bin", "SYSTEMD_LOG_LEVEL": "warning",
                                         "MANPATH": str(tmp_path / "man")})

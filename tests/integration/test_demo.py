@@ -98,7 +98,7 @@ def test_demo_success_removes_its_folder_and_ends_with_status(drover_bin, tmp_pa
              "storm brake passed: 0 health replacement(s)",
              "simulated Auto Scaling: launched",
              "--- drover status, as an operator would see it ---",
-             "verdict:"]
+             "\ninstance     "]
     pos = [out.find(s) for s in order]
     assert -1 not in pos, dict(zip(order, pos))
     assert pos == sorted(pos), dict(zip(order, pos))

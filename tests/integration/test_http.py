@@ -143,7 +143,8 @@ def test_allow_list_guards_details_and_metrics(daemon):
 def test_bad_http_config_is_a_config_test_error(run_drover, tmp_path):
     path = tmp_path / "drover.conf"
     path.write_text('http: {\n  listen = [ "localhost:8053" ];\n'
-                    '  allow = [ "10.0.0.1/8" ];\n  drain_delay = -1;\n};\n')
+                    '  allow = [ "10.0.0.1/8" ];\n  drain_delay = -1;\n};\n'
+                    'plugins: { user = ""; };\n')   # the drover user need not exist here
     p = run_drover("config-test", "-c", str(path))
     assert p.returncode == 1
     assert p.stderr.splitlines() == [
@@ -324,8 +325,8 @@ def test_elb_health_check_type_is_said_once(daemon):
         d.status()["http"]["elb_warning"]
     text = subprocess.run([d.bin, "status"], capture_output=True, text=True, timeout=10,
                           env=d.env()).stdout
-    assert "http:     /health 200: OK\n" in text
-    assert "warning:  the group's HealthCheckType includes ELB" in text
+    assert "http         /health 200: OK\n" in text
+    assert "warning      the group's HealthCheckType includes ELB" in text
     time.sleep(2)
     assert d.log().count("HealthCheckType includes ELB") == 1
     assert len([c for c in d.sim.calls("DescribeAutoScalingGroups")
