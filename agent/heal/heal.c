@@ -81,17 +81,6 @@ static time_t unix_now(void) {
         return (time_t) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC);
 }
 
-static void remember(Heal *h, const char *fmt, ...) _printf_(2, 3);
-static void remember(Heal *h, const char *fmt, ...) {
-        char text[HISTORY_LINE];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(text, sizeof(text), fmt, ap);
-        va_end(ap);
-        history_add(&h->history, unix_now(), "%s", text);
-}
-
 /* The persisted State exists once the identity is known (the daemon opens it then);
  * before that, remediation keeps its count in a scratch State that nothing keys or saves,
  * as a file without an instance id would be ignored anyway. */
@@ -162,7 +151,7 @@ static void slot_arm(Slot *s, uint64_t at) {
 
 static void remedy_finished(Slot *s, bool ok, const char *what) {
         log_fields(ok ? LOG_NOTICE : LOG_WARNING, NULL, "remediation of %s: %s", s->name, what);
-        remember(s->heal, "remediation of %s: %s", s->name, what);
+        history_add(&s->heal->history, unix_now(), "remediation of %s: %s", s->name, what);
         s->heal->ctx->changed(s->heal->ctx->userdata);
 }
 
@@ -385,7 +374,8 @@ static void on_unhealthy_hooks_done(unsigned ran, unsigned failed, void *userdat
 
         h->hooks = NULL;
         if (ran > 0)
-                remember(h, "hooks.d/unhealthy: %u ran, %u failed", ran, failed);
+                history_add(&h->history, unix_now(), "hooks.d/unhealthy: %u ran, %u failed", ran,
+                            failed);
         /* A failed hook (log shipping, say) must not keep a broken instance in service. */
         drive_simple(h, REQUEST_EV_HOOKS_DONE);
 }
@@ -553,7 +543,8 @@ static void say(Heal *h, const RequestActions *a, const RequestInput *in) {
                 const char *why = h->decision.message;
                 log_fields(LOG_WARNING, NULL, "instance unhealthy (%s), replacement %s: %s",
                            strempty(h->failing), held_word(&h->decision), why);
-                remember(h, "replacement %s: %s", held_word(&h->decision), why);
+                history_add(&h->history, unix_now(), "replacement %s: %s", held_word(&h->decision),
+                            why);
                 h->ctx->metric(METRICS_REPLACEMENT_DEFERRED, 1, h->ctx->userdata);
         }
         if (a->what & REQUEST_DO_SAY_ERROR) {
@@ -579,15 +570,17 @@ static void say(Heal *h, const RequestActions *a, const RequestInput *in) {
                                    a->error == REQUEST_ERROR_PERMANENT
                                            ? " (said once; see drover status)"
                                            : "");
-                remember(h, "%s failed: %s", view ? "asking the group" : "replacement request",
-                         strempty(h->last_error));
+                history_add(&h->history, unix_now(), "%s failed: %s",
+                            view ? "asking the group" : "replacement request",
+                            strempty(h->last_error));
         }
         if (a->what & REQUEST_DO_SAY_REQUESTED) {
                 h->ctx->metric(METRICS_REPLACEMENT_REQUESTED, 1, h->ctx->userdata);
                 log_fields(LOG_WARNING, NULL,
                            "instance %s is unhealthy (%s): replacement requested (%s)",
                            h->ctx->identity->instance_id, strempty(h->failing), what);
-                remember(h, "replacement requested (%s), failing: %s", what, strempty(h->failing));
+                history_add(&h->history, unix_now(), "replacement requested (%s), failing: %s",
+                            what, strempty(h->failing));
         }
         if (a->what & REQUEST_DO_SAY_CONFIRMED) {
                 const RequestView *v = in->view;
@@ -598,7 +591,7 @@ static void say(Heal *h, const RequestActions *a, const RequestInput *in) {
                                    ? "the group is terminating this instance"
                                    : "the group shows this instance Unhealthy",
                            what);
-                remember(h, "replacement confirmed by the group");
+                history_add(&h->history, unix_now(), "replacement confirmed by the group");
         }
         if (a->what & REQUEST_DO_SAY_ENDED) {
                 log_notice("replacement request ended: %s",
@@ -606,14 +599,15 @@ static void say(Heal *h, const RequestActions *a, const RequestInput *in) {
                                    ? "the instance is healthy again before the group acted"
                                    : "the group shows this instance InService and Healthy "
                                      "again, or gone; the next failure is a new request");
-                remember(h, "replacement request ended");
+                history_add(&h->history, unix_now(), "replacement request ended");
         }
         if (a->what & REQUEST_DO_SAY_CANCELLED) {
                 log_fields(LOG_WARNING, NULL,
                            "decision %" PRIu64 " cancelled (the instance is %s) after "
                            "hooks.d/unhealthy/ started: nothing undoes what they did",
                            h->req.decision, policy_verdict_to_string(in->verdict));
-                remember(h, "decision %" PRIu64 " cancelled after its hooks ran", h->req.decision);
+                history_add(&h->history, unix_now(),
+                            "decision %" PRIu64 " cancelled after its hooks ran", h->req.decision);
         }
 }
 

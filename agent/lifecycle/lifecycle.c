@@ -118,17 +118,6 @@ static void save_state(Lifecycle *l) {
                                 state_store_dir(l->ctx->state));
 }
 
-static void remember(Lifecycle *l, const char *fmt, ...) _printf_(2, 3);
-static void remember(Lifecycle *l, const char *fmt, ...) {
-        char text[HISTORY_LINE];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(text, sizeof(text), fmt, ap);
-        va_end(ap);
-        history_add(&l->history, unix_now(), "%s", text);
-}
-
 static const char *group_name(Lifecycle *l) {
         return l->group_name ? l->group_name : l->ctx->group_name(l->ctx->userdata);
 }
@@ -170,8 +159,8 @@ static void finish_job(Lifecycle *l, const char *what, bool failed) {
         log_fields(failed ? LOG_WARNING : LOG_NOTICE, NULL, "%s: %s (%zu hooks, %u failed): %s",
                    lifecycle_event_to_string(l->plan.event), failed ? "FAILED" : "done",
                    rec->n_hooks_done, lifecycle_record_failed(rec), what);
-        remember(l, "%s %s: %s", lifecycle_event_to_string(l->plan.event),
-                 failed ? "failed" : "done", what);
+        history_add(&l->history, unix_now(), "%s %s: %s", lifecycle_event_to_string(l->plan.event),
+                    failed ? "failed" : "done", what);
         stop_job(l);
         if (l->ctx->changed)
                 l->ctx->changed(l->ctx->userdata);
@@ -271,13 +260,13 @@ static bool ready(Lifecycle *l) {
 static void check_ready(Lifecycle *l) {
         if (ready(l)) {
                 log_notice("launch: every readiness check passes");
-                remember(l, "launch: ready");
+                history_add(&l->history, unix_now(), "launch: ready");
                 enter_complete(l, "CONTINUE");
         } else if (unix_now() >= l->plan.deadline) {
                 log_warning("launch: readiness checks did not pass within launch_timeout "
                             "(%.0f s): abandoning the launch",
                             cfg(l)->hooks.launch_timeout);
-                remember(l, "launch: not ready in time");
+                history_add(&l->history, unix_now(), "launch: not ready in time");
                 enter_complete(l, "ABANDON");
         }
 }
@@ -291,7 +280,7 @@ static void hooks_finished(Lifecycle *l) {
                 snprintf(why, sizeof(why), "%s %s", lifecycle_event_to_string(l->plan.event),
                          isempty(l->plan.event_code) ? "notice" : l->plan.event_code);
                 log_notice("%s: replace_on asks for a replacement ahead of it", why);
-                remember(l, "%s: replacement asked of the healer", why);
+                history_add(&l->history, unix_now(), "%s: replacement asked of the healer", why);
                 l->ctx->request_replacement(why, l->ctx->userdata);
         }
         if (!l->plan.complete) {
@@ -355,7 +344,10 @@ static void on_hook_step(const char *name, bool ok, const PluginResult *res, voi
         log_fields(ok ? LOG_INFO : LOG_WARNING, NULL, "hook %s %s%s%s%s", path,
                    ok ? "succeeded" : "failed", res && res->timed_out ? " (timed out, killed)" : "",
                    ok ? "" : ": ", res && res->output && !ok ? res->output->message : "");
-        remember(l, "hook %s %s", path, ok ? "ok" : res && res->timed_out ? "timed out" : "failed");
+        history_add(&l->history, unix_now(), "hook %s %s", path,
+                    ok                      ? "ok"
+                    : res && res->timed_out ? "timed out"
+                                            : "failed");
 }
 
 static void on_hook_done(unsigned ran, unsigned failed, void *userdata) {
@@ -564,7 +556,8 @@ static void start_job(Lifecycle *l, const LifecyclePlan *p) {
         }
         log_notice("lifecycle event %s (%s)%s", ev, p->key,
                    p->resume ? ": resuming what was left when drover stopped" : "");
-        remember(l, "%s %s (%s)", p->resume ? "resuming" : "started", ev, p->key);
+        history_add(&l->history, unix_now(), "%s %s (%s)", p->resume ? "resuming" : "started", ev,
+                    p->key);
         if (p->unconfigured)
                 log_notice("%s: no hooks.lifecycle_hook_names.%s configured: running the hooks "
                            "and completing nothing (the group's hooks belong to other "
@@ -650,7 +643,7 @@ static void note_group_state(Lifecycle *l) {
                             "and still paid for until someone calls "
                             "TerminateInstanceInAutoScalingGroup; drover does nothing about it",
                             l->group_state);
-                remember(l, "retained by the group (%s)", l->group_state);
+                history_add(&l->history, unix_now(), "retained by the group (%s)", l->group_state);
                 l->ctx->metric(METRICS_LIFECYCLE_RETAINED, 1, l->ctx->userdata);
         }
         l->retained = retained;
@@ -750,7 +743,7 @@ static void rearm(Lifecycle *l, const char *key, const char *why) {
         if (!state_handled_remove(state(l), key))
                 return;
         log_info("%s: %s hooks will run again for the next one", why, key);
-        remember(l, "%s re-armed: %s", key, why);
+        history_add(&l->history, unix_now(), "%s re-armed: %s", key, why);
         save_state(l);
 }
 
