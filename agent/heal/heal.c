@@ -595,10 +595,11 @@ static void say(Heal *h, const RequestActions *a, const RequestInput *in) {
         }
         if (a->what & REQUEST_DO_SAY_ENDED) {
                 log_notice("replacement request ended: %s",
-                           in->verdict != POLICY_VERDICT_UNHEALTHY && !in->view
+                           h->req.requested ? "the group let go of this instance (replaced)"
+                           : in->verdict != POLICY_VERDICT_UNHEALTHY && !in->view
                                    ? "the instance is healthy again before the group acted"
                                    : "the group shows this instance InService and Healthy "
-                                     "again, or gone; the next failure is a new request");
+                                     "again; the next failure is a new request");
                 history_add(&h->history, unix_now(), "replacement request ended");
         }
         if (a->what & REQUEST_DO_SAY_CANCELLED) {

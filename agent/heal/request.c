@@ -6,8 +6,8 @@
  *    per decision: a retry takes a fresh look and passes every gate again, but does not
  *    run the hooks again (`hooks_ran` is persisted, so neither does a restart).
  *  - A confirmed request ends when the group shows this instance InService and Healthy
- *    again, or gone; the next failure is a new decision. A healthy verdict ends an
- *    unconfirmed one.
+ *    again (the next failure is a new decision), or gone (replaced: the record stays for
+ *    status, and nothing more is asked). A healthy verdict ends an unconfirmed one.
  *  - While held back, looks back off: confirm_interval doubling per look up to 15 min,
  *    full jitter, reset when the kind of reason changes, not when its figures do.
  *  - Errors by class (request_error_class()): transient backs off from 5 s to 5 min;
@@ -240,9 +240,16 @@ static void on_confirmed_view(RequestMemory *m, const RequestInput *in, uint64_t
         const RequestView *v = in->view;
 
         m->look_failures = 0;
-        if (v->membership == POLICY_MEMBERSHIP_STANDALONE ||
-            (v->membership == POLICY_MEMBERSHIP_IN_GROUP &&
-             v->lifecycle == POLICY_LIFECYCLE_IN_SERVICE && v->healthy)) {
+        if (v->membership == POLICY_MEMBERSHIP_STANDALONE) {
+                /* Gone from the group: the request did what it was for. The record stays
+                 * (status says "replaced"), nothing more is asked, nothing new starts: this
+                 * instance is on its way out. A restart asks once more and decides. */
+                m->at = 0;
+                ret->what |= REQUEST_DO_SAY_ENDED;
+                return;
+        }
+        if (v->membership == POLICY_MEMBERSHIP_IN_GROUP &&
+            v->lifecycle == POLICY_LIFECYCLE_IN_SERVICE && v->healthy) {
                 end_request(m, ret);
                 m->phase = REQUEST_IDLE;
                 m->at = 0;

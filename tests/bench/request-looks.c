@@ -81,8 +81,9 @@ int main(int argc, char *argv[]) {
                "| now, max | %u | %u | |\n\n"
                "The integration test `test_request.py::test_fleet_guard_looks_back_off` shows\n"
                "the same backoff end to end against tests/sim, with the clocks scaled down.\n"
-               "A healthy instance makes one DescribeAutoScalingInstances at start and then\n"
-               "none (`test_request.py::test_quiet_while_healthy_*`); with the group's tag in\n"
+               "A healthy instance asks the group twice at start (DescribeAutoScalingInstances,\n"
+               "DescribeAutoScalingGroups) and then never while healthy\n"
+               "(`test_request.py::test_quiet_while_healthy_*`); with the group's tag in\n"
                "IMDS it never asks again, without it once a jittered hour: at 10,000 healthy\n"
                "instances, 0 and about 2.8 calls/s.\n",
                trials, trials, DESCRIBES_PER_LOOK, before, before * DESCRIBES_PER_LOOK,

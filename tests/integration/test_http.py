@@ -329,8 +329,10 @@ def test_elb_health_check_type_is_said_once(daemon):
     assert "warning      the group's HealthCheckType includes ELB" in text
     time.sleep(2)
     assert d.log().count("HealthCheckType includes ELB") == 1
+    # Asked once for the endpoint; lifecycle asks once more at start, for the group's
+    # retention policy (one question for both is still to do).
     assert len([c for c in d.sim.calls("DescribeAutoScalingGroups")
-                if c.get("instance") == d.instance_id]) <= 1
+                if c.get("instance") == d.instance_id]) <= 2
 
 
 def cpu_seconds(pid):

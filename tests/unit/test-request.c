@@ -483,6 +483,24 @@ static void test_grace_and_restart(void **state) {
         assert_int_equal(m.at, 0);
 }
 
+static void test_gone_from_the_group_rests(void **state) {
+        RequestMemory m = in_phase(REQUEST_CONFIRMED);
+        RequestInput in = input(POLICY_VERDICT_UNHEALTHY);
+        RequestView gone = { .membership = POLICY_MEMBERSHIP_STANDALONE };
+        RequestActions a;
+        (void) state;
+
+        in.view = &gone;
+        request_step(&m, REQUEST_EV_VIEW, &in, NOW, &a);
+        assert_int_equal(m.phase, REQUEST_CONFIRMED);
+        assert_true(m.requested && m.confirmed); /* replaced: status says so */
+        assert_int_equal(a.what, ENDED);         /* no look armed, nothing new */
+        request_step(&m, REQUEST_EV_EVALUATE, &in, NOW, &a);
+        assert_int_equal(a.what, 0);
+        request_step(&m, REQUEST_EV_TIMER, &in, NOW, &a);
+        assert_int_equal(a.what, 0);
+}
+
 static void test_gone_ends_the_request(void **state) {
         RequestMemory m = in_phase(REQUEST_CALLING);
         RequestInput in = input(POLICY_VERDICT_UNHEALTHY);
@@ -548,6 +566,7 @@ int main(void) {
                 cmocka_unit_test(test_drain_outside_in_service_requests_nothing),
                 cmocka_unit_test(test_grace_and_restart),
                 cmocka_unit_test(test_gone_ends_the_request),
+                cmocka_unit_test(test_gone_from_the_group_rests),
                 cmocka_unit_test(test_error_classes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
