@@ -178,7 +178,7 @@ def test_restart_unit_remediation_restarts_a_real_unit(container, deb):
     c.wait_for("journalctl -u drover -o export DROVER_CHECK=victim | grep -q "
                "DROVER_STATE=", timeout=20)
     before = show(c, "victim.service", "InvocationID")["InvocationID"]
-    c.sh("systemctl kill --signal=KILL victim.service")
+    c.sh("systemctl kill --kill-whom=main --signal=KILL victim.service")
     c.wait_for("systemctl is-failed -q victim.service || "
                "test \"$(systemctl is-active victim.service)\" = inactive", timeout=10)
     # drover notices (fall = 2), restarts it over D-Bus, and the check passes again.
